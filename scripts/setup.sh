@@ -1,0 +1,37 @@
+# Sourced by scripts/demo and scripts/test: installs what a fresh machine lacks, then builds.
+# Everything here is idempotent; a machine that has it all installs nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+COMPONENT="$CARGO_TARGET_DIR/wasm32-wasip2/release/kloset_oci.wasm"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+        say "adding the rust target wasm32-wasip2"
+        rustup target add wasm32-wasip2
+    fi
+    if ! command -v docker-registry >/dev/null 2>&1; then
+        say "installing docker-registry (distribution 2.8) from Debian"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+    fi
+    # The Debian package enables a system service on port 5000; nothing here uses it.
+}
+
+build_component() {
+    say "building the component (wasm32-wasip2, release)"
+    (cd "$ROOT" && cargo build --locked --release -p kloset-oci --target wasm32-wasip2)
+    say "component: $COMPONENT ($(stat -c %s "$COMPONENT") bytes)"
+}
+
+build_cli() {
+    say "building the kloset-oci command"
+    (cd "$ROOT" && cargo build --locked -p host-test --bin kloset-oci)
+}

@@ -1,0 +1,28 @@
+//! kloset-oci: a kloset storage backend that keeps a backup repository in an OCI registry.
+//!
+//! The protocol core (everything but `bindings`, `component` and `wasi_transport`) is plain
+//! Rust over the [`http::Transport`] trait, so it is unit-tested natively with a scripted
+//! transport. In the WebAssembly component, `wasi_transport` carries requests over
+//! `wasi:http/outgoing-handler` and `component` exports the WIT `store` interface.
+
+pub mod blob_read;
+pub mod digest;
+pub mod error;
+pub mod http;
+pub mod layout;
+pub mod location;
+pub mod registry;
+pub mod store;
+pub mod upload;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_transport;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod store_tests;

@@ -1,0 +1,204 @@
+//! The OCI Distribution API of one repository: manifests, tags and the version check.
+//! Blob reads and uploads live in `blob_read.rs` and `upload.rs`.
+
+use crate::digest::Digest;
+use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
+use crate::http::{send, Method, RequestHead, Response, Transport};
+use crate::layout::{MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
+use crate::location::Location;
+
+/// Error bodies are read up to this size and the rest is dropped.
+const ERROR_BODY_LIMIT: usize = 16 << 10;
+/// A page of the tag list larger than this is refused.
+const TAG_PAGE_LIMIT: usize = 64 << 20;
+/// At most this many tag-list pages are followed (a registry could link pages forever).
+const TAG_PAGES_MAX: usize = 100_000;
+/// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
+const TAG_PAGE_SIZE: u32 = 1000;
+
+/// A client of one repository on one registry.
+pub struct Registry {
+    pub(crate) transport: Box<dyn Transport>,
+    pub(crate) location: Location,
+}
+
+/// The result of a manifest PUT that the store can act on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ManifestPut {
+    Stored,
+    /// The registry does not have a blob the manifest references (MANIFEST_BLOB_UNKNOWN).
+    BlobUnknown,
+}
+
+impl Registry {
+    pub fn new(transport: Box<dyn Transport>, location: Location) -> Registry {
+        Registry { transport, location }
+    }
+
+    /// `<base>/v2/<repository>/<rest>`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("{}/v2/{}/{}", self.location.base_url(), self.location.repository, rest)
+    }
+
+    pub fn send(&self, head: RequestHead, body: &[u8]) -> Result<Response> {
+        send(self.transport.as_ref(), head, body)
+    }
+
+    /// Checks the registry speaks the distribution API and takes our credentials.
+    pub fn ping(&self) -> Result<()> {
+        let url = format!("{}/v2/", self.location.base_url());
+        let response = self.send(RequestHead::new(Method::Get, url), b"")?;
+        expect(response, &[200], Method::Get).map(drop)
+    }
+
+    /// The manifest a reference (tag or digest) names, or `None` where there is none.
+    pub fn get_manifest(&self, reference: &str) -> Result<Option<Vec<u8>>> {
+        let head = RequestHead::new(Method::Get, self.url(&format!("manifests/{reference}")))
+            .header("accept", MANIFEST_MEDIA_TYPE);
+        let response = self.send(head, b"")?;
+        let response = match expect(response, &[200], Method::Get) {
+            Ok(r) => r,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if response.content_length()?.is_some_and(|n| n > MANIFEST_LIMIT as u64) {
+            return Err(Error::protocol(format!("manifest exceeds {MANIFEST_LIMIT} bytes")));
+        }
+        response.read_to_end(MANIFEST_LIMIT).map(Some)
+    }
+
+    /// Stores a manifest under a tag.
+    pub fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<ManifestPut> {
+        let head = RequestHead::new(Method::Put, self.url(&format!("manifests/{tag}")))
+            .header("content-type", MANIFEST_MEDIA_TYPE)
+            .header("content-length", manifest.len().to_string());
+        let response = self.send(head, manifest)?;
+        if response.status == 201 {
+            check_digest_header(&response, &Digest::of(manifest))?;
+            return Ok(ManifestPut::Stored);
+        }
+        let status = response.status;
+        let body = response.read_prefix(ERROR_BODY_LIMIT);
+        if status == 400 && ErrorBody::parse(&body).code.as_deref() == Some("MANIFEST_BLOB_UNKNOWN") {
+            return Ok(ManifestPut::BlobUnknown);
+        }
+        Err(classify(status, &body))
+    }
+
+    /// Deletes a manifest by digest (distribution 2.8 refuses deletes by tag).
+    pub fn delete_manifest(&self, digest: &Digest) -> Result<()> {
+        let head = RequestHead::new(Method::Delete, self.url(&format!("manifests/{digest}")));
+        let response = self.send(head, b"")?;
+        match expect(response, &[200, 202, 204], Method::Delete) {
+            Err(e) if e.kind == ErrorKind::Unsupported => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("the registry does not allow deletes ({})", e.message),
+            )),
+            other => other.map(drop),
+        }
+    }
+
+    /// Every tag of the repository, following `Link: <...>; rel="next"` pages.
+    /// `None` where the repository does not exist.
+    pub fn tags(&self) -> Result<Option<Vec<String>>> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
+        let mut tags = Vec::new();
+        for _ in 0..TAG_PAGES_MAX {
+            let response = self.send(RequestHead::new(Method::Get, url.as_str()), b"")?;
+            let response = match expect(response, &[200], Method::Get) {
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+                other => other?,
+            };
+            let next = next_link(&response).map(|link| resolve(&url, link));
+            let body = response.read_to_end(TAG_PAGE_LIMIT)?;
+            let page: Page = serde_json::from_slice(&body)
+                .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                Some(next) if next == url => {
+                    return Err(Error::protocol("the tag list links to itself"))
+                }
+                Some(next) => url = next,
+                None => return Ok(Some(tags)),
+            }
+        }
+        Err(Error::protocol(format!("the tag list has more than {TAG_PAGES_MAX} pages")))
+    }
+}
+
+/// Passes a response with one of the `ok` statuses; classifies any other.
+pub fn expect(response: Response, ok: &[u16], method: Method) -> Result<Response> {
+    if ok.contains(&response.status) {
+        return Ok(response);
+    }
+    let status = response.status;
+    // A HEAD answer has no body to explain itself.
+    let body = match method {
+        Method::Head => Vec::new(),
+        _ => response.read_prefix(ERROR_BODY_LIMIT),
+    };
+    Err(classify(status, &body))
+}
+
+/// Where the registry names the digest of what it stored, it must be ours.
+pub fn check_digest_header(response: &Response, expected: &Digest) -> Result<()> {
+    match response.header("docker-content-digest") {
+        Some(value) if value.trim() != expected.to_string() => Err(Error::protocol(format!(
+            "the registry stored digest {} where {expected} was sent",
+            value.trim().chars().take(80).collect::<String>()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The target of `Link: <url>; rel="next"`, if any (RFC 8288; distribution spec "Listing Tags").
+fn next_link(response: &Response) -> Option<&str> {
+    response.header_all("link").flat_map(|v| v.split(',')).find_map(|link| {
+        let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        is_next.then_some(target)
+    })
+}
+
+/// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
+/// Registries answer with absolute URLs, absolute paths, or paths relative to the request.
+pub fn resolve(request_url: &str, reference: &str) -> String {
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        return reference.to_string();
+    }
+    let scheme_end = request_url.find("://").map(|i| i + 3).unwrap_or(0);
+    if let Some(rest) = reference.strip_prefix("//") {
+        return format!("{}{rest}", &request_url[..scheme_end]);
+    }
+    let path_start = request_url[scheme_end..].find('/').map(|i| i + scheme_end);
+    let origin = &request_url[..path_start.unwrap_or(request_url.len())];
+    if reference.starts_with('/') {
+        return format!("{origin}{reference}");
+    }
+    let path = &request_url[origin.len()..];
+    let path = path.split('?').next().unwrap_or("");
+    let dir = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
+    format!("{origin}{dir}{reference}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_resolve_against_the_request() {
+        let req = "http://127.0.0.1:5000/v2/a/b/blobs/uploads/";
+        assert_eq!(resolve(req, "https://s3.example/x?y"), "https://s3.example/x?y");
+        assert_eq!(resolve(req, "/v2/a/b/blobs/uploads/u1?_state=s"), "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u1?_state=s");
+        assert_eq!(resolve(req, "u2"), "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u2");
+        assert_eq!(resolve("http://h/v2/r/tags/list?n=1", "list?last=x"), "http://h/v2/r/tags/list?last=x");
+        assert_eq!(resolve(req, "//cdn.example/p"), "http://cdn.example/p");
+    }
+}

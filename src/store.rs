@@ -1,0 +1,238 @@
+//! kloset's Store over one OCI repository, laid out as `layout.rs` describes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::blob_read::{BlobReader, ByteRange};
+use crate::digest::Digest;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Transport;
+use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG, EMPTY_CONTENT};
+use crate::location::Location;
+use crate::registry::{ManifestPut, Registry};
+use crate::upload::{push_monolithic, BlobUpload};
+
+/// A store config larger than this is refused by `open` (kloset's are a few hundred bytes).
+const CONFIG_LIMIT: u64 = 16 << 20;
+/// The blob cache forgets everything when it reaches this many objects.
+const CACHE_MAX: usize = 1 << 20;
+
+struct Inner {
+    registry: Registry,
+    /// kind+MAC -> blob, for immutable kinds only, learned from put and get: a range read of
+    /// a known object then costs one request.
+    blobs: RefCell<HashMap<(Kind, Mac), BlobRef>>,
+}
+
+impl Inner {
+    fn remember(&self, kind: Kind, mac: Mac, blob: BlobRef) {
+        if kind.is_immutable() {
+            let mut blobs = self.blobs.borrow_mut();
+            if blobs.len() >= CACHE_MAX {
+                blobs.clear();
+            }
+            blobs.insert((kind, mac), blob);
+        }
+    }
+
+    /// Stores a manifest; where the registry lacks the empty config blob (a store created by
+    /// another tool, or a registry that lost it), pushes it once and tries again.
+    fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<()> {
+        if self.registry.put_manifest(tag, manifest)? == ManifestPut::Stored {
+            return Ok(());
+        }
+        push_monolithic(&self.registry, EMPTY_CONTENT, Digest::of(EMPTY_CONTENT))?;
+        match self.registry.put_manifest(tag, manifest)? {
+            ManifestPut::Stored => Ok(()),
+            ManifestPut::BlobUnknown => Err(Error::protocol(
+                "the registry does not find the blobs the manifest references",
+            )),
+        }
+    }
+}
+
+/// One store: one repository of one registry.
+pub struct Store {
+    inner: Rc<Inner>,
+}
+
+impl Store {
+    /// Parses the location; makes no request.
+    pub fn connect(transport: Box<dyn Transport>, location: &str, options: &[(String, String)]) -> Result<Store> {
+        let location = Location::parse(location, options)?;
+        let registry = Registry::new(transport, location);
+        Ok(Store { inner: Rc::new(Inner { registry, blobs: RefCell::default() }) })
+    }
+
+    fn location(&self) -> &Location {
+        &self.inner.registry.location
+    }
+
+    /// `oci://authority/repository`, for messages.
+    fn describe(&self) -> String {
+        format!("oci://{}/{}", self.location().authority, self.location().repository)
+    }
+
+    pub fn origin(&self) -> String {
+        self.location().authority.clone()
+    }
+
+    pub fn root(&self) -> String {
+        self.location().repository.clone()
+    }
+
+    pub fn ping(&self) -> Result<()> {
+        self.inner.registry.ping().map_err(|e| e.context(format!("ping {}", self.location().authority)))
+    }
+
+    pub fn create(&self, config: &[u8]) -> Result<()> {
+        let at = self.describe();
+        let registry = &self.inner.registry;
+        if registry.get_manifest(CONFIG_TAG).map_err(|e| e.context(format!("create {at}")))?.is_some() {
+            return Err(Error::new(ErrorKind::AlreadyExists, format!("a store already exists at {at}")));
+        }
+        let blob = BlobRef { digest: Digest::of(config), size: config.len() as u64 };
+        let steps = || -> Result<()> {
+            push_monolithic(registry, EMPTY_CONTENT, Digest::of(EMPTY_CONTENT))?;
+            push_monolithic(registry, config, blob.digest)?;
+            self.inner.put_manifest(CONFIG_TAG, &layout::config_manifest(blob))
+        };
+        steps().map_err(|e| e.context(format!("create {at}")))
+    }
+
+    pub fn open(&self) -> Result<Vec<u8>> {
+        let at = self.describe();
+        let context = |e: Error| e.context(format!("open {at}"));
+        let manifest = self.inner.registry.get_manifest(CONFIG_TAG).map_err(context)?;
+        let manifest = manifest.ok_or_else(|| no_store(&at))?;
+        let blob = layout::parse_config_manifest(&manifest).map_err(context)?;
+        if blob.size > CONFIG_LIMIT {
+            return Err(context(Error::protocol(format!("the config blob has {} bytes", blob.size))));
+        }
+        let mut reader = BlobReader::open(&self.inner.registry, blob, None).map_err(context)?;
+        let mut config = Vec::with_capacity(blob.size as usize);
+        loop {
+            let chunk = reader.read(crate::http::READ_CHUNK).map_err(context)?;
+            if chunk.is_empty() {
+                return Ok(config);
+            }
+            config.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Every object of `kind`. A repository without a store config holds no store.
+    pub fn list(&self, kind: Kind) -> Result<Vec<Mac>> {
+        let at = self.describe();
+        let tags = self.inner.registry.tags().map_err(|e| e.context(format!("list {} at {at}", kind.name())))?;
+        let tags = tags.ok_or_else(|| no_store(&at))?;
+        if !tags.iter().any(|t| t == CONFIG_TAG) {
+            return Err(no_store(&at));
+        }
+        let mut macs: Vec<Mac> = tags
+            .iter()
+            .filter_map(|t| layout::parse_tag(t))
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, mac)| mac)
+            .collect();
+        // A registry may list a tag twice across pages; an object is listed once.
+        macs.sort_unstable();
+        macs.dedup();
+        Ok(macs)
+    }
+
+    pub fn put(&self, kind: Kind, mac: Mac) -> ObjectWriter {
+        ObjectWriter { inner: Rc::clone(&self.inner), kind, mac, upload: Some(BlobUpload::default()) }
+    }
+
+    pub fn get(&self, kind: Kind, mac: Mac, range: Option<ByteRange>) -> Result<BlobReader> {
+        let name = layout::object_name(kind, &mac);
+        let context = |e: Error| e.context(&name);
+        let blob = self.resolve(kind, &mac).map_err(context)?;
+        if let Some(r) = range {
+            if !r.fits(blob.size) {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!("{name}: {} bytes at offset {} lie outside its {} bytes", r.length, r.offset, blob.size),
+                ));
+            }
+        }
+        BlobReader::open(&self.inner.registry, blob, range).map_err(|e| {
+            if e.kind == ErrorKind::NotFound {
+                // The blob went away (deleted and garbage-collected): forget it.
+                self.inner.blobs.borrow_mut().remove(&(kind, mac));
+            }
+            context(e)
+        })
+    }
+
+    pub fn delete(&self, kind: Kind, mac: Mac) -> Result<()> {
+        let name = layout::object_name(kind, &mac);
+        let steps = || -> Result<()> {
+            let tag = layout::tag(kind, &mac);
+            let manifest = self.inner.registry.get_manifest(&tag)?.ok_or_else(missing)?;
+            // Delete only what is provably this object's own manifest.
+            layout::parse_object_manifest(&manifest, kind, &mac)?;
+            self.inner.blobs.borrow_mut().remove(&(kind, mac));
+            self.inner.registry.delete_manifest(&Digest::of(&manifest))
+        };
+        steps().map_err(|e| e.context(&name))
+    }
+
+    /// The blob an object's manifest names, from the cache or from the registry.
+    fn resolve(&self, kind: Kind, mac: &Mac) -> Result<BlobRef> {
+        if let Some(blob) = self.inner.blobs.borrow().get(&(kind, *mac)) {
+            return Ok(*blob);
+        }
+        let manifest = self.inner.registry.get_manifest(&layout::tag(kind, mac))?.ok_or_else(missing)?;
+        let blob = layout::parse_object_manifest(&manifest, kind, mac)?;
+        self.inner.remember(kind, *mac, blob);
+        Ok(blob)
+    }
+}
+
+fn missing() -> Error {
+    Error::new(ErrorKind::NotFound, "no such object")
+}
+
+fn no_store(at: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no store at {at}"))
+}
+
+/// An object being written. Nothing is visible until `finish` tags its manifest.
+pub struct ObjectWriter {
+    inner: Rc<Inner>,
+    kind: Kind,
+    mac: Mac,
+    /// `None` once finished or failed.
+    upload: Option<BlobUpload>,
+}
+
+impl ObjectWriter {
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        let name = layout::object_name(self.kind, &self.mac);
+        let upload = self.upload.as_mut().ok_or_else(|| finished(&name))?;
+        upload.write(&self.inner.registry, chunk).map_err(|e| {
+            self.upload = None;
+            e.context(format!("put {name}"))
+        })
+    }
+
+    /// Stores the object and returns its size in bytes.
+    pub fn finish(&mut self) -> Result<u64> {
+        let name = layout::object_name(self.kind, &self.mac);
+        let upload = self.upload.take().ok_or_else(|| finished(&name))?;
+        let steps = || -> Result<u64> {
+            let blob = upload.finish(&self.inner.registry)?;
+            let manifest = layout::object_manifest(self.kind, &self.mac, blob);
+            self.inner.put_manifest(&layout::tag(self.kind, &self.mac), &manifest)?;
+            self.inner.remember(self.kind, self.mac, blob);
+            Ok(blob.size)
+        };
+        steps().map_err(|e| e.context(format!("put {name}")))
+    }
+}
+
+fn finished(name: &str) -> Error {
+    Error::invalid_argument(format!("put {name}: the writer is already finished or failed"))
+}

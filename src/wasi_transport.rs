@@ -1,0 +1,183 @@
+//! The [`Transport`] over `wasi:http/outgoing-handler`: the only file that speaks wasi:http.
+//!
+//! Pitfalls it respects (see the notes on wasi:http): the request is handed to the host before
+//! its body is written; writes follow `check-write` permits; the output stream is dropped
+//! before `outgoing-body.finish`; response bodies are read in large blocking reads.
+
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use wasi::io::streams::{InputStream, OutputStream, StreamError};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Body, Exchange, Method, RequestHead, Response, Transport};
+
+/// Nanoseconds.
+const CONNECT_TIMEOUT: u64 = 30_000_000_000;
+const FIRST_BYTE_TIMEOUT: u64 = 120_000_000_000;
+const BETWEEN_BYTES_TIMEOUT: u64 = 120_000_000_000;
+
+pub struct WasiTransport;
+
+impl Transport for WasiTransport {
+    fn start(&self, head: RequestHead) -> Result<Box<dyn Exchange>> {
+        let (scheme, rest) = head
+            .url
+            .split_once("://")
+            .ok_or_else(|| Error::protocol("a request URL without a scheme"))?;
+        let scheme = match scheme {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            other => return Err(Error::protocol(format!("unsupported URL scheme {other:?}"))),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, "/"),
+        };
+        let entries: Vec<(String, Vec<u8>)> =
+            head.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
+        let fields = Fields::from_list(&entries)
+            .map_err(|e| Error::protocol(format!("a request header was refused: {e:?}")))?;
+        let request = OutgoingRequest::new(fields);
+        let set = request
+            .set_method(&wasi_method(head.method))
+            .and(request.set_scheme(Some(&scheme)))
+            .and(request.set_authority(Some(authority)))
+            .and(request.set_path_with_query(Some(path)));
+        set.map_err(|()| Error::protocol(format!("a malformed request URL {:?}", head.url)))?;
+        let body = request.body().map_err(|()| Error::protocol("the request body was taken twice"))?;
+        let options = RequestOptions::new();
+        // A host that does not support a timeout keeps its own default.
+        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT));
+        let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT));
+        // Hand the request over first: the host buffers only a little of a body it is not sending.
+        let future = outgoing_handler::handle(request, Some(options)).map_err(from_error_code)?;
+        let stream = body.write().map_err(|()| Error::protocol("the request body stream was taken twice"))?;
+        Ok(Box::new(WasiExchange { stream, body, future }))
+    }
+}
+
+fn wasi_method(method: Method) -> WasiMethod {
+    match method {
+        Method::Get => WasiMethod::Get,
+        Method::Head => WasiMethod::Head,
+        Method::Post => WasiMethod::Post,
+        Method::Put => WasiMethod::Put,
+        Method::Patch => WasiMethod::Patch,
+        Method::Delete => WasiMethod::Delete,
+    }
+}
+
+struct WasiExchange {
+    // Field order is drop order: the stream goes before its body.
+    stream: OutputStream,
+    body: OutgoingBody,
+    future: FutureIncomingResponse,
+}
+
+impl Exchange for WasiExchange {
+    fn write(&mut self, mut chunk: &[u8]) -> Result<()> {
+        while !chunk.is_empty() {
+            let permit = self.stream.check_write().map_err(|e| stream_error("sending", e))?;
+            if permit == 0 {
+                self.stream.subscribe().block();
+                continue;
+            }
+            let n = chunk.len().min(permit as usize);
+            self.stream.write(&chunk[..n]).map_err(|e| stream_error("sending", e))?;
+            chunk = &chunk[n..];
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Response> {
+        let WasiExchange { stream, body, future } = *self;
+        match stream.blocking_flush() {
+            // With a Content-Length, the host may close the stream once it has every byte.
+            Ok(()) | Err(StreamError::Closed) => {}
+            Err(e) => return Err(stream_error("sending", e)),
+        }
+        drop(stream);
+        OutgoingBody::finish(body, None).map_err(from_error_code)?;
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(from_error_code(code)),
+            Some(Err(())) | None => return Err(Error::protocol("the response was taken twice")),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let incoming = response.consume().map_err(|()| Error::protocol("the response body was taken twice"))?;
+        let input = incoming.stream().map_err(|()| Error::protocol("the response stream was taken twice"))?;
+        let body = WasiBody { stream: Some(input), body: Some(incoming), _response: response };
+        Ok(Response { status, headers, body: Box::new(body) })
+    }
+}
+
+struct WasiBody {
+    // Field order is drop order: stream, then body, then the response that owns them.
+    stream: Option<InputStream>,
+    body: Option<IncomingBody>,
+    _response: IncomingResponse,
+}
+
+impl Body for WasiBody {
+    fn read(&mut self, max: usize) -> Result<Vec<u8>> {
+        let Some(stream) = &self.stream else { return Ok(Vec::new()) };
+        match stream.blocking_read(max as u64) {
+            Ok(bytes) => Ok(bytes),
+            Err(StreamError::Closed) => {
+                self.stream = None;
+                if let Some(body) = self.body.take() {
+                    drop(IncomingBody::finish(body));
+                }
+                Ok(Vec::new())
+            }
+            Err(e) => Err(stream_error("receiving", e)),
+        }
+    }
+}
+
+fn stream_error(doing: &str, e: StreamError) -> Error {
+    match e {
+        StreamError::Closed => Error::new(ErrorKind::Transient, format!("the connection closed while {doing}")),
+        StreamError::LastOperationFailed(err) => {
+            Error::new(ErrorKind::Transient, format!("the connection failed while {doing}: {}", err.to_debug_string()))
+        }
+    }
+}
+
+/// wasi:http transport errors, classified.
+fn from_error_code(code: ErrorCode) -> Error {
+    let kind = match &code {
+        ErrorCode::HttpRequestDenied => ErrorKind::Denied,
+        ErrorCode::DnsTimeout
+        | ErrorCode::DnsError(_)
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTerminated
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::ConnectionLimitReached
+        | ErrorCode::HttpResponseIncomplete
+        | ErrorCode::HttpResponseTimeout => ErrorKind::Transient,
+        // Certificate and TLS failures are not worth retrying.
+        _ => ErrorKind::Other,
+    };
+    let message = match &code {
+        ErrorCode::HttpRequestDenied => "the host refused to send the request".to_string(),
+        ErrorCode::ConnectionRefused => "connection refused".to_string(),
+        other => format!("HTTP transport error: {other:?}"),
+    };
+    Error::new(kind, message)
+}
