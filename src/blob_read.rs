@@ -28,7 +28,9 @@ pub struct ByteRange {
 impl ByteRange {
     /// Whether the range lies wholly inside an object of `size` bytes.
     pub fn fits(&self, size: u64) -> bool {
-        self.offset.checked_add(u64::from(self.length)).is_some_and(|end| end <= size)
+        self.offset
+            .checked_add(u64::from(self.length))
+            .is_some_and(|end| end <= size)
     }
 }
 
@@ -50,12 +52,20 @@ pub struct BlobReader {
 impl BlobReader {
     /// A reader of nothing, for a zero-length range (no request is needed).
     pub fn empty() -> BlobReader {
-        BlobReader { body: None, mode: Mode::Done(None) }
+        BlobReader {
+            body: None,
+            mode: Mode::Done(None),
+        }
     }
 
     /// Starts reading `blob`, whole or `range` of it. The caller has checked the range fits.
-    pub fn open(registry: &Registry, blob: BlobRef, range: Option<ByteRange>) -> Result<BlobReader> {
-        let mut head = RequestHead::new(Method::Get, registry.url(&format!("blobs/{}", blob.digest)));
+    pub fn open(
+        registry: &Registry,
+        blob: BlobRef,
+        range: Option<ByteRange>,
+    ) -> Result<BlobReader> {
+        let mut head =
+            RequestHead::new(Method::Get, registry.url(&format!("blobs/{}", blob.digest)));
         if let Some(r) = range {
             if r.length == 0 {
                 return Ok(BlobReader::empty());
@@ -67,25 +77,41 @@ impl BlobReader {
         let mode = match (range, response.status) {
             (None, 200) => {
                 check_length(&response, blob.size)?;
-                Mode::Whole { hasher: Hasher::default(), expected: blob }
+                Mode::Whole {
+                    hasher: Hasher::default(),
+                    expected: blob,
+                }
             }
             (Some(r), 206) => {
                 check_content_range(&response, r, blob.size)?;
                 check_length(&response, u64::from(r.length))?;
-                Mode::Range { skip: 0, remaining: u64::from(r.length) }
+                Mode::Range {
+                    skip: 0,
+                    remaining: u64::from(r.length),
+                }
             }
             (Some(r), 200) => {
                 check_length(&response, blob.size)?;
-                Mode::Range { skip: r.offset, remaining: u64::from(r.length) }
+                Mode::Range {
+                    skip: r.offset,
+                    remaining: u64::from(r.length),
+                }
             }
             (None, status) => {
-                return Err(Error::protocol(format!("a whole-blob read was answered {status}")))
+                return Err(Error::protocol(format!(
+                    "a whole-blob read was answered {status}"
+                )))
             }
             (Some(_), status) => {
-                return Err(Error::protocol(format!("a range read was answered {status}")))
+                return Err(Error::protocol(format!(
+                    "a range read was answered {status}"
+                )))
             }
         };
-        Ok(BlobReader { body: Some(response.body), mode })
+        Ok(BlobReader {
+            body: Some(response.body),
+            mode,
+        })
     }
 
     /// Up to `max` bytes; an empty vector once everything asked for has been read and checked.
@@ -172,7 +198,9 @@ impl BlobReader {
 }
 
 fn short_body(got: u64, expected: u64) -> Error {
-    Error::protocol(format!("the body has {got} bytes where {expected} were announced"))
+    Error::protocol(format!(
+        "the body has {got} bytes where {expected} were announced"
+    ))
 }
 
 /// A `Content-Length` that disagrees with what we expect means other bytes are coming.
@@ -190,7 +218,12 @@ fn check_content_range(response: &Response, range: ByteRange, size: u64) -> Resu
     let value = response
         .header("content-range")
         .ok_or_else(|| Error::protocol("a 206 answer without Content-Range"))?;
-    let bad = || Error::protocol(format!("unexpected Content-Range {:?}", value.chars().take(80).collect::<String>()));
+    let bad = || {
+        Error::protocol(format!(
+            "unexpected Content-Range {:?}",
+            value.chars().take(80).collect::<String>()
+        ))
+    };
     let spec = value.trim().strip_prefix("bytes ").ok_or_else(bad)?;
     let (span, total) = spec.split_once('/').ok_or_else(bad)?;
     let (first, last) = span.split_once('-').ok_or_else(bad)?;

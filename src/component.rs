@@ -50,9 +50,10 @@ fn kind(k: WitKind) -> Result<Kind, Error> {
         WitKind::Packfile => Ok(Kind::Packfile),
         WitKind::State => Ok(Kind::State),
         WitKind::Lock => Ok(Kind::Lock),
-        WitKind::EccPackfile | WitKind::EccState => {
-            Err(Error::new(ErrorKind::Unsupported, format!("{k:?} objects are not supported by the oci store")))
-        }
+        WitKind::EccPackfile | WitKind::EccState => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{k:?} objects are not supported by the oci store"),
+        )),
     }
 }
 
@@ -116,14 +117,21 @@ impl GuestStore for StoreResource {
     fn put(&self, k: WitKind, mac: Vec<u8>) -> WitResult<wit::Writer> {
         let (k, mac) = object(k, &mac).map_err(to_wit)?;
         let writer = self.store.put(k, mac);
-        Ok(wit::Writer::new(WriterResource { writer: RefCell::new(writer) }))
+        Ok(wit::Writer::new(WriterResource {
+            writer: RefCell::new(writer),
+        }))
     }
 
     fn get(&self, k: WitKind, mac: Vec<u8>, range: Option<Range>) -> WitResult<wit::Reader> {
         let (k, mac) = object(k, &mac).map_err(to_wit)?;
-        let range = range.map(|r| ByteRange { offset: r.offset, length: r.length });
+        let range = range.map(|r| ByteRange {
+            offset: r.offset,
+            length: r.length,
+        });
         let reader = self.store.get(k, mac, range).map_err(to_wit)?;
-        Ok(wit::Reader::new(ReaderResource { reader: RefCell::new(reader) }))
+        Ok(wit::Reader::new(ReaderResource {
+            reader: RefCell::new(reader),
+        }))
     }
 
     fn delete(&self, k: WitKind, mac: Vec<u8>) -> WitResult<()> {

@@ -20,7 +20,10 @@ impl Digest {
             .strip_prefix("sha256:")
             .ok_or_else(|| Error::protocol(format!("unsupported digest {:?}", short(text))))?;
         if hex_part.len() != 64 || hex_part.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(Error::protocol(format!("malformed digest {:?}", short(text))));
+            return Err(Error::protocol(format!(
+                "malformed digest {:?}",
+                short(text)
+            )));
         }
         let mut out = [0u8; 32];
         hex::decode_to_slice(hex_part, &mut out)

@@ -53,7 +53,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn protocol(message: impl Into<String>) -> Self {
@@ -131,8 +134,12 @@ fn kind_of_code(code: &str) -> Option<ErrorKind> {
         "UNSUPPORTED" => ErrorKind::Unsupported,
         "TOOMANYREQUESTS" => ErrorKind::RateLimited,
         "NAME_INVALID" => ErrorKind::InvalidConfig,
-        "DIGEST_INVALID" | "MANIFEST_INVALID" | "MANIFEST_BLOB_UNKNOWN" | "SIZE_INVALID"
-        | "BLOB_UPLOAD_INVALID" | "TAG_INVALID" => ErrorKind::Protocol,
+        "DIGEST_INVALID"
+        | "MANIFEST_INVALID"
+        | "MANIFEST_BLOB_UNKNOWN"
+        | "SIZE_INVALID"
+        | "BLOB_UPLOAD_INVALID"
+        | "TAG_INVALID" => ErrorKind::Protocol,
         _ => return None,
     })
 }
@@ -168,7 +175,10 @@ impl ErrorBody {
         }
         let text = String::from_utf8_lossy(body);
         let text = printable(text.trim());
-        ErrorBody { code: None, message: (!text.is_empty()).then_some(text) }
+        ErrorBody {
+            code: None,
+            message: (!text.is_empty()).then_some(text),
+        }
     }
 }
 
@@ -191,12 +201,22 @@ mod tests {
 
     #[test]
     fn oci_error_body_code_decides_the_kind() {
-        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         let e = classify(404, body);
         assert_eq!(e.kind, ErrorKind::NotFound);
-        assert_eq!(e.message, "registry answered 404 MANIFEST_UNKNOWN: manifest unknown");
-        assert_eq!(classify(400, br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#).kind, ErrorKind::NotFound);
-        assert_eq!(classify(401, br#"{"errors":[{"code":"DENIED"}]}"#).kind, ErrorKind::Denied);
+        assert_eq!(
+            e.message,
+            "registry answered 404 MANIFEST_UNKNOWN: manifest unknown"
+        );
+        assert_eq!(
+            classify(400, br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#).kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify(401, br#"{"errors":[{"code":"DENIED"}]}"#).kind,
+            ErrorKind::Denied
+        );
     }
 
     #[test]
@@ -204,7 +224,11 @@ mod tests {
         let html = b"<html><body><h1>502 Bad Gateway</h1>\n</body></html>";
         let e = classify(502, html);
         assert_eq!(e.kind, ErrorKind::Transient);
-        assert!(e.message.starts_with("registry answered 502: <html>"), "{}", e.message);
+        assert!(
+            e.message.starts_with("registry answered 502: <html>"),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains('\n'));
         assert_eq!(classify(404, b"").kind, ErrorKind::NotFound);
         assert_eq!(classify(404, b"").message, "registry answered 404");

@@ -41,7 +41,11 @@ pub struct RequestHead {
 
 impl RequestHead {
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        RequestHead { method, url: url.into(), headers: Vec::new() }
+        RequestHead {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -113,7 +117,9 @@ impl Response {
                 return Ok(out);
             }
             if out.len() + chunk.len() > limit {
-                return Err(Error::protocol(format!("response body exceeds {limit} bytes")));
+                return Err(Error::protocol(format!(
+                    "response body exceeds {limit} bytes"
+                )));
             }
             out.extend_from_slice(&chunk);
         }

@@ -146,7 +146,13 @@ pub struct BlobRef {
     pub size: u64,
 }
 
-fn artifact(artifact_type: &str, layer_type: &str, blob: BlobRef, kind: &str, mac: Option<&Mac>) -> Manifest {
+fn artifact(
+    artifact_type: &str,
+    layer_type: &str,
+    blob: BlobRef,
+    kind: &str,
+    mac: Option<&Mac>,
+) -> Manifest {
     let mut annotations = BTreeMap::new();
     annotations.insert(ANNOTATION_KIND.to_string(), kind.to_string());
     if let Some(mac) = mac {
@@ -168,13 +174,25 @@ fn artifact(artifact_type: &str, layer_type: &str, blob: BlobRef, kind: &str, ma
 
 /// The manifest of one object. The same object always gets byte-identical JSON.
 pub fn object_manifest(kind: Kind, mac: &Mac, blob: BlobRef) -> Vec<u8> {
-    let m = artifact(kind.artifact_type(), OBJECT_LAYER_MEDIA_TYPE, blob, kind.name(), Some(mac));
+    let m = artifact(
+        kind.artifact_type(),
+        OBJECT_LAYER_MEDIA_TYPE,
+        blob,
+        kind.name(),
+        Some(mac),
+    );
     serde_json::to_vec(&m).expect("a manifest always serialises")
 }
 
 /// The manifest of the store's config.
 pub fn config_manifest(blob: BlobRef) -> Vec<u8> {
-    let m = artifact(CONFIG_ARTIFACT_TYPE, CONFIG_LAYER_MEDIA_TYPE, blob, "config", None);
+    let m = artifact(
+        CONFIG_ARTIFACT_TYPE,
+        CONFIG_LAYER_MEDIA_TYPE,
+        blob,
+        "config",
+        None,
+    );
     serde_json::to_vec(&m).expect("a manifest always serialises")
 }
 
@@ -219,7 +237,9 @@ fn single_blob(m: &Manifest, layer_type: &str) -> Result<BlobRef> {
             digest: Digest::parse(&layer.digest)?,
             size: layer.size,
         }),
-        _ => Err(Error::protocol(format!("manifest must have exactly one {layer_type} layer"))),
+        _ => Err(Error::protocol(format!(
+            "manifest must have exactly one {layer_type} layer"
+        ))),
     }
 }
 
@@ -243,12 +263,18 @@ mod tests {
 
     #[test]
     fn object_manifests_are_unique_per_object_and_deterministic() {
-        let blob = BlobRef { digest: Digest::of(b"same bytes"), size: 10 };
+        let blob = BlobRef {
+            digest: Digest::of(b"same bytes"),
+            size: 10,
+        };
         let a = object_manifest(Kind::Packfile, &MAC, blob);
         assert_eq!(a, object_manifest(Kind::Packfile, &MAC, blob));
         assert_ne!(a, object_manifest(Kind::Packfile, &Mac([1; 32]), blob));
         assert_ne!(a, object_manifest(Kind::State, &MAC, blob));
-        assert_eq!(parse_object_manifest(&a, Kind::Packfile, &MAC).unwrap(), blob);
+        assert_eq!(
+            parse_object_manifest(&a, Kind::Packfile, &MAC).unwrap(),
+            blob
+        );
         let json: serde_json::Value = serde_json::from_slice(&a).unwrap();
         assert_eq!(json["config"]["digest"], Digest::of(b"{}").to_string());
         assert_eq!(json["artifactType"], "application/vnd.kloset.packfile.v1");
@@ -256,7 +282,10 @@ mod tests {
 
     #[test]
     fn a_manifest_of_another_object_is_refused() {
-        let blob = BlobRef { digest: Digest::of(b"x"), size: 1 };
+        let blob = BlobRef {
+            digest: Digest::of(b"x"),
+            size: 1,
+        };
         let other = object_manifest(Kind::Packfile, &Mac([1; 32]), blob);
         let e = parse_object_manifest(&other, Kind::Packfile, &MAC).unwrap_err();
         assert_eq!(e.kind, crate::error::ErrorKind::Protocol);

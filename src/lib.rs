@@ -23,6 +23,6 @@ mod component;
 mod wasi_transport;
 
 #[cfg(test)]
-mod testing;
-#[cfg(test)]
 mod store_tests;
+#[cfg(test)]
+mod testing;

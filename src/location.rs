@@ -59,7 +59,9 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(Error::invalid_config(format!("option {key} must be true or false"))),
+        _ => Err(Error::invalid_config(format!(
+            "option {key} must be true or false"
+        ))),
     }
 }
 
@@ -83,12 +85,17 @@ fn host_of(authority: &str) -> Result<&str> {
         (host, port)
     };
     if host.is_empty()
-        || !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
     {
         return Err(bad());
     }
     if let Some(port) = port {
-        port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?;
+        port.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(bad)?;
     }
     Ok(host)
 }
@@ -99,16 +106,16 @@ pub fn is_loopback(host: &str) -> bool {
         return true;
     }
     let octets: Vec<&str> = host.split('.').collect();
-    octets.len() == 4
-        && octets[0] == "127"
-        && octets.iter().all(|o| o.parse::<u8>().is_ok())
+    octets.len() == 4 && octets[0] == "127" && octets.iter().all(|o| o.parse::<u8>().is_ok())
 }
 
 /// Repository names per the distribution spec:
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
 fn check_repository(repository: &str) -> Result<()> {
     let bad = |why: &str| {
-        Err(Error::invalid_config(format!("repository name {repository:?} {why}")))
+        Err(Error::invalid_config(format!(
+            "repository name {repository:?} {why}"
+        )))
     };
     if repository.is_empty() {
         return bad("is empty");
@@ -120,12 +127,19 @@ fn check_repository(repository: &str) -> Result<()> {
         let bytes = component.as_bytes();
         let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
         if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-            return bad("must be lowercase path components that start and end with a letter or digit");
+            return bad(
+                "must be lowercase path components that start and end with a letter or digit",
+            );
         }
         let mut run = String::new();
         for &b in bytes {
             if alnum(b) {
-                if !(run.is_empty() || run == "." || run == "_" || run == "__" || run.bytes().all(|c| c == b'-')) {
+                if !(run.is_empty()
+                    || run == "."
+                    || run == "_"
+                    || run == "__"
+                    || run.bytes().all(|c| c == b'-'))
+                {
                     return bad(&format!("has the separator {run:?}"));
                 }
                 run.clear();
@@ -144,7 +158,10 @@ mod tests {
     use super::*;
 
     fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -152,11 +169,30 @@ mod tests {
         let l = Location::parse("oci://127.0.0.1:5000/backups/laptop", &[]).unwrap();
         assert_eq!(l.base_url(), "http://127.0.0.1:5000");
         assert_eq!(l.repository, "backups/laptop");
-        assert_eq!(Location::parse("oci://localhost/a", &[]).unwrap().scheme, "http");
-        assert_eq!(Location::parse("oci://[::1]:5000/a", &[]).unwrap().scheme, "http");
-        assert_eq!(Location::parse("oci://ghcr.io/org/repo", &[]).unwrap().scheme, "https");
-        assert_eq!(Location::parse("oci://127.example.com/a", &[]).unwrap().scheme, "https");
-        let forced = Location::parse("oci://registry.lan:5000/a", &opts(&[("plain_http", "true")]));
+        assert_eq!(
+            Location::parse("oci://localhost/a", &[]).unwrap().scheme,
+            "http"
+        );
+        assert_eq!(
+            Location::parse("oci://[::1]:5000/a", &[]).unwrap().scheme,
+            "http"
+        );
+        assert_eq!(
+            Location::parse("oci://ghcr.io/org/repo", &[])
+                .unwrap()
+                .scheme,
+            "https"
+        );
+        assert_eq!(
+            Location::parse("oci://127.example.com/a", &[])
+                .unwrap()
+                .scheme,
+            "https"
+        );
+        let forced = Location::parse(
+            "oci://registry.lan:5000/a",
+            &opts(&[("plain_http", "true")]),
+        );
         assert_eq!(forced.unwrap().scheme, "http");
         let tls = Location::parse("oci://localhost:5000/a", &opts(&[("plain_http", "false")]));
         assert_eq!(tls.unwrap().scheme, "https");
@@ -182,7 +218,11 @@ mod tests {
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig, "{bad}");
         }
         let e = Location::parse("oci://h/a", &opts(&[("passwrd", "x")])).unwrap_err();
-        assert!(e.message.contains("unknown option \"passwrd\""), "{}", e.message);
+        assert!(
+            e.message.contains("unknown option \"passwrd\""),
+            "{}",
+            e.message
+        );
         assert!(Location::parse("oci://h/a", &opts(&[("plain_http", "yes")])).is_err());
         assert!(Location::parse("oci://h/a-b__c.d/e---f", &[]).is_ok());
     }

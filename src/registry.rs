@@ -32,12 +32,20 @@ pub enum ManifestPut {
 
 impl Registry {
     pub fn new(transport: Box<dyn Transport>, location: Location) -> Registry {
-        Registry { transport, location }
+        Registry {
+            transport,
+            location,
+        }
     }
 
     /// `<base>/v2/<repository>/<rest>`.
     pub fn url(&self, rest: &str) -> String {
-        format!("{}/v2/{}/{}", self.location.base_url(), self.location.repository, rest)
+        format!(
+            "{}/v2/{}/{}",
+            self.location.base_url(),
+            self.location.repository,
+            rest
+        )
     }
 
     pub fn send(&self, head: RequestHead, body: &[u8]) -> Result<Response> {
@@ -61,8 +69,13 @@ impl Registry {
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if response.content_length()?.is_some_and(|n| n > MANIFEST_LIMIT as u64) {
-            return Err(Error::protocol(format!("manifest exceeds {MANIFEST_LIMIT} bytes")));
+        if response
+            .content_length()?
+            .is_some_and(|n| n > MANIFEST_LIMIT as u64)
+        {
+            return Err(Error::protocol(format!(
+                "manifest exceeds {MANIFEST_LIMIT} bytes"
+            )));
         }
         response.read_to_end(MANIFEST_LIMIT).map(Some)
     }
@@ -79,7 +92,8 @@ impl Registry {
         }
         let status = response.status;
         let body = response.read_prefix(ERROR_BODY_LIMIT);
-        if status == 400 && ErrorBody::parse(&body).code.as_deref() == Some("MANIFEST_BLOB_UNKNOWN") {
+        if status == 400 && ErrorBody::parse(&body).code.as_deref() == Some("MANIFEST_BLOB_UNKNOWN")
+        {
             return Ok(ManifestPut::BlobUnknown);
         }
         Err(classify(status, &body))
@@ -126,7 +140,9 @@ impl Registry {
                 None => return Ok(Some(tags)),
             }
         }
-        Err(Error::protocol(format!("the tag list has more than {TAG_PAGES_MAX} pages")))
+        Err(Error::protocol(format!(
+            "the tag list has more than {TAG_PAGES_MAX} pages"
+        )))
     }
 }
 
@@ -157,14 +173,17 @@ pub fn check_digest_header(response: &Response, expected: &Digest) -> Result<()>
 
 /// The target of `Link: <url>; rel="next"`, if any (RFC 8288; distribution spec "Listing Tags").
 fn next_link(response: &Response) -> Option<&str> {
-    response.header_all("link").flat_map(|v| v.split(',')).find_map(|link| {
-        let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim().replace(' ', "");
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        is_next.then_some(target)
-    })
+    response
+        .header_all("link")
+        .flat_map(|v| v.split(','))
+        .find_map(|link| {
+            let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            is_next.then_some(target)
+        })
 }
 
 /// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
@@ -195,10 +214,22 @@ mod tests {
     #[test]
     fn references_resolve_against_the_request() {
         let req = "http://127.0.0.1:5000/v2/a/b/blobs/uploads/";
-        assert_eq!(resolve(req, "https://s3.example/x?y"), "https://s3.example/x?y");
-        assert_eq!(resolve(req, "/v2/a/b/blobs/uploads/u1?_state=s"), "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u1?_state=s");
-        assert_eq!(resolve(req, "u2"), "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u2");
-        assert_eq!(resolve("http://h/v2/r/tags/list?n=1", "list?last=x"), "http://h/v2/r/tags/list?last=x");
+        assert_eq!(
+            resolve(req, "https://s3.example/x?y"),
+            "https://s3.example/x?y"
+        );
+        assert_eq!(
+            resolve(req, "/v2/a/b/blobs/uploads/u1?_state=s"),
+            "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u1?_state=s"
+        );
+        assert_eq!(
+            resolve(req, "u2"),
+            "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u2"
+        );
+        assert_eq!(
+            resolve("http://h/v2/r/tags/list?n=1", "list?last=x"),
+            "http://h/v2/r/tags/list?last=x"
+        );
         assert_eq!(resolve(req, "//cdn.example/p"), "http://cdn.example/p");
     }
 }

@@ -59,10 +59,19 @@ pub struct Store {
 
 impl Store {
     /// Parses the location; makes no request.
-    pub fn connect(transport: Box<dyn Transport>, location: &str, options: &[(String, String)]) -> Result<Store> {
+    pub fn connect(
+        transport: Box<dyn Transport>,
+        location: &str,
+        options: &[(String, String)],
+    ) -> Result<Store> {
         let location = Location::parse(location, options)?;
         let registry = Registry::new(transport, location);
-        Ok(Store { inner: Rc::new(Inner { registry, blobs: RefCell::default() }) })
+        Ok(Store {
+            inner: Rc::new(Inner {
+                registry,
+                blobs: RefCell::default(),
+            }),
+        })
     }
 
     fn location(&self) -> &Location {
@@ -71,7 +80,11 @@ impl Store {
 
     /// `oci://authority/repository`, for messages.
     fn describe(&self) -> String {
-        format!("oci://{}/{}", self.location().authority, self.location().repository)
+        format!(
+            "oci://{}/{}",
+            self.location().authority,
+            self.location().repository
+        )
     }
 
     pub fn origin(&self) -> String {
@@ -83,20 +96,34 @@ impl Store {
     }
 
     pub fn ping(&self) -> Result<()> {
-        self.inner.registry.ping().map_err(|e| e.context(format!("ping {}", self.location().authority)))
+        self.inner
+            .registry
+            .ping()
+            .map_err(|e| e.context(format!("ping {}", self.location().authority)))
     }
 
     pub fn create(&self, config: &[u8]) -> Result<()> {
         let at = self.describe();
         let registry = &self.inner.registry;
-        if registry.get_manifest(CONFIG_TAG).map_err(|e| e.context(format!("create {at}")))?.is_some() {
-            return Err(Error::new(ErrorKind::AlreadyExists, format!("a store already exists at {at}")));
+        if registry
+            .get_manifest(CONFIG_TAG)
+            .map_err(|e| e.context(format!("create {at}")))?
+            .is_some()
+        {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("a store already exists at {at}"),
+            ));
         }
-        let blob = BlobRef { digest: Digest::of(config), size: config.len() as u64 };
+        let blob = BlobRef {
+            digest: Digest::of(config),
+            size: config.len() as u64,
+        };
         let steps = || -> Result<()> {
             push_monolithic(registry, EMPTY_CONTENT, Digest::of(EMPTY_CONTENT))?;
             push_monolithic(registry, config, blob.digest)?;
-            self.inner.put_manifest(CONFIG_TAG, &layout::config_manifest(blob))
+            self.inner
+                .put_manifest(CONFIG_TAG, &layout::config_manifest(blob))
         };
         steps().map_err(|e| e.context(format!("create {at}")))
     }
@@ -104,11 +131,18 @@ impl Store {
     pub fn open(&self) -> Result<Vec<u8>> {
         let at = self.describe();
         let context = |e: Error| e.context(format!("open {at}"));
-        let manifest = self.inner.registry.get_manifest(CONFIG_TAG).map_err(context)?;
+        let manifest = self
+            .inner
+            .registry
+            .get_manifest(CONFIG_TAG)
+            .map_err(context)?;
         let manifest = manifest.ok_or_else(|| no_store(&at))?;
         let blob = layout::parse_config_manifest(&manifest).map_err(context)?;
         if blob.size > CONFIG_LIMIT {
-            return Err(context(Error::protocol(format!("the config blob has {} bytes", blob.size))));
+            return Err(context(Error::protocol(format!(
+                "the config blob has {} bytes",
+                blob.size
+            ))));
         }
         let mut reader = BlobReader::open(&self.inner.registry, blob, None).map_err(context)?;
         let mut config = Vec::with_capacity(blob.size as usize);
@@ -124,7 +158,11 @@ impl Store {
     /// Every object of `kind`. A repository without a store config holds no store.
     pub fn list(&self, kind: Kind) -> Result<Vec<Mac>> {
         let at = self.describe();
-        let tags = self.inner.registry.tags().map_err(|e| e.context(format!("list {} at {at}", kind.name())))?;
+        let tags = self
+            .inner
+            .registry
+            .tags()
+            .map_err(|e| e.context(format!("list {} at {at}", kind.name())))?;
         let tags = tags.ok_or_else(|| no_store(&at))?;
         if !tags.iter().any(|t| t == CONFIG_TAG) {
             return Err(no_store(&at));
@@ -142,7 +180,12 @@ impl Store {
     }
 
     pub fn put(&self, kind: Kind, mac: Mac) -> ObjectWriter {
-        ObjectWriter { inner: Rc::clone(&self.inner), kind, mac, upload: Some(BlobUpload::default()) }
+        ObjectWriter {
+            inner: Rc::clone(&self.inner),
+            kind,
+            mac,
+            upload: Some(BlobUpload::default()),
+        }
     }
 
     pub fn get(&self, kind: Kind, mac: Mac, range: Option<ByteRange>) -> Result<BlobReader> {
@@ -153,7 +196,10 @@ impl Store {
             if !r.fits(blob.size) {
                 return Err(Error::new(
                     ErrorKind::OutOfRange,
-                    format!("{name}: {} bytes at offset {} lie outside its {} bytes", r.length, r.offset, blob.size),
+                    format!(
+                        "{name}: {} bytes at offset {} lie outside its {} bytes",
+                        r.length, r.offset, blob.size
+                    ),
                 ));
             }
         }
@@ -170,7 +216,11 @@ impl Store {
         let name = layout::object_name(kind, &mac);
         let steps = || -> Result<()> {
             let tag = layout::tag(kind, &mac);
-            let manifest = self.inner.registry.get_manifest(&tag)?.ok_or_else(missing)?;
+            let manifest = self
+                .inner
+                .registry
+                .get_manifest(&tag)?
+                .ok_or_else(missing)?;
             // Delete only what is provably this object's own manifest.
             layout::parse_object_manifest(&manifest, kind, &mac)?;
             self.inner.blobs.borrow_mut().remove(&(kind, mac));
@@ -184,7 +234,11 @@ impl Store {
         if let Some(blob) = self.inner.blobs.borrow().get(&(kind, *mac)) {
             return Ok(*blob);
         }
-        let manifest = self.inner.registry.get_manifest(&layout::tag(kind, mac))?.ok_or_else(missing)?;
+        let manifest = self
+            .inner
+            .registry
+            .get_manifest(&layout::tag(kind, mac))?
+            .ok_or_else(missing)?;
         let blob = layout::parse_object_manifest(&manifest, kind, mac)?;
         self.inner.remember(kind, *mac, blob);
         Ok(blob)
@@ -225,7 +279,8 @@ impl ObjectWriter {
         let steps = || -> Result<u64> {
             let blob = upload.finish(&self.inner.registry)?;
             let manifest = layout::object_manifest(self.kind, &self.mac, blob);
-            self.inner.put_manifest(&layout::tag(self.kind, &self.mac), &manifest)?;
+            self.inner
+                .put_manifest(&layout::tag(self.kind, &self.mac), &manifest)?;
             self.inner.remember(self.kind, self.mac, blob);
             Ok(blob.size)
         };
@@ -234,5 +289,7 @@ impl ObjectWriter {
 }
 
 fn finished(name: &str) -> Error {
-    Error::invalid_argument(format!("put {name}: the writer is already finished or failed"))
+    Error::invalid_argument(format!(
+        "put {name}: the writer is already finished or failed"
+    ))
 }

@@ -21,11 +21,17 @@ pub struct Answer {
 
 impl Answer {
     pub fn new(status: u16) -> Answer {
-        Answer { status, headers: Vec::new(), body: Vec::new(), chunk: usize::MAX }
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            chunk: usize::MAX,
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Answer {
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
@@ -49,7 +55,11 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.head
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -69,7 +79,10 @@ pub struct Scripted {
 impl Scripted {
     /// Expects a request whose URL ends with `url_suffix` (query included).
     pub fn expect(&self, method: Method, url_suffix: &str, answer: Answer) -> &Self {
-        self.script.borrow_mut().answers.push_back((method, url_suffix.to_string(), answer));
+        self.script
+            .borrow_mut()
+            .answers
+            .push_back((method, url_suffix.to_string(), answer));
         self
     }
 
@@ -95,8 +108,17 @@ impl Transport for Scripted {
             .pop_front()
             .unwrap_or_else(|| panic!("unexpected request {} {}", head.method.as_str(), head.url));
         assert_eq!(head.method, method, "method of {}", head.url);
-        assert!(head.url.ends_with(&suffix), "{} does not end with {suffix}", head.url);
-        Ok(Box::new(ScriptedExchange { script: Rc::clone(&self.script), head, body: Vec::new(), answer }))
+        assert!(
+            head.url.ends_with(&suffix),
+            "{} does not end with {suffix}",
+            head.url
+        );
+        Ok(Box::new(ScriptedExchange {
+            script: Rc::clone(&self.script),
+            head,
+            body: Vec::new(),
+            answer,
+        }))
     }
 }
 
@@ -114,15 +136,27 @@ impl Exchange for ScriptedExchange {
     }
 
     fn finish(self: Box<Self>) -> Result<Response> {
-        let ScriptedExchange { script, head, body, answer } = *self;
+        let ScriptedExchange {
+            script,
+            head,
+            body,
+            answer,
+        } = *self;
         script.borrow_mut().seen.push(Seen { head, body });
         if answer.status == 0 {
-            return Err(Error::new(ErrorKind::Transient, "connection reset (scripted)"));
+            return Err(Error::new(
+                ErrorKind::Transient,
+                "connection reset (scripted)",
+            ));
         }
         Ok(Response {
             status: answer.status,
             headers: answer.headers,
-            body: Box::new(ChunkedBody { bytes: answer.body, at: 0, chunk: answer.chunk }),
+            body: Box::new(ChunkedBody {
+                bytes: answer.body,
+                at: 0,
+                chunk: answer.chunk,
+            }),
         })
     }
 }
@@ -144,5 +178,8 @@ impl Body for ChunkedBody {
 
 /// An OCI error body.
 pub fn oci_error(code: &str) -> String {
-    format!(r#"{{"errors":[{{"code":"{code}","message":"{}","detail":null}}]}}"#, code.to_lowercase().replace('_', " "))
+    format!(
+        r#"{{"errors":[{{"code":"{code}","message":"{}","detail":null}}]}}"#,
+        code.to_lowercase().replace('_', " ")
+    )
 }

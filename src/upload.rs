@@ -23,7 +23,10 @@ const OCTET_STREAM: &str = "application/octet-stream";
 
 enum State {
     Buffering(Vec<u8>),
-    Streaming { exchange: Box<dyn Exchange>, session: String },
+    Streaming {
+        exchange: Box<dyn Exchange>,
+        session: String,
+    },
 }
 
 /// A blob being pushed.
@@ -34,7 +37,10 @@ pub struct BlobUpload {
 
 impl Default for BlobUpload {
     fn default() -> Self {
-        BlobUpload { hasher: Hasher::default(), state: State::Buffering(Vec::new()) }
+        BlobUpload {
+            hasher: Hasher::default(),
+            state: State::Buffering(Vec::new()),
+        }
     }
 }
 
@@ -52,7 +58,9 @@ impl BlobUpload {
                 let head = RequestHead::new(Method::Patch, session.as_str())
                     .header("content-type", OCTET_STREAM);
                 let mut exchange = registry.transport.start(head)?;
-                let written = exchange.write(&buffered).and_then(|()| exchange.write(chunk));
+                let written = exchange
+                    .write(&buffered)
+                    .and_then(|()| exchange.write(chunk));
                 if let Err(e) = written {
                     return Err(explain_write_failure(exchange, e));
                 }
@@ -60,10 +68,14 @@ impl BlobUpload {
                 Ok(())
             }
             State::Streaming { exchange, .. } => {
-                let Err(e) = exchange.write(chunk) else { return Ok(()) };
+                let Err(e) = exchange.write(chunk) else {
+                    return Ok(());
+                };
                 // The upload is over; the store drops this writer after an error.
                 let old = std::mem::replace(&mut self.state, State::Buffering(Vec::new()));
-                let State::Streaming { exchange, .. } = old else { unreachable!() };
+                let State::Streaming { exchange, .. } = old else {
+                    unreachable!()
+                };
                 Err(explain_write_failure(exchange, e))
             }
         }
@@ -71,7 +83,10 @@ impl BlobUpload {
 
     /// Completes the upload and returns the stored blob's descriptor.
     pub fn finish(self, registry: &Registry) -> Result<BlobRef> {
-        let blob = BlobRef { size: self.hasher.len(), digest: self.hasher.finish() };
+        let blob = BlobRef {
+            size: self.hasher.len(),
+            digest: self.hasher.finish(),
+        };
         match self.state {
             State::Buffering(buffer) => push_monolithic(registry, &buffer, blob.digest)?,
             State::Streaming { exchange, session } => {
@@ -112,7 +127,10 @@ fn close_session(registry: &Registry, session: &str, digest: Digest, bytes: &[u8
 
 fn next_session(request_url: &str, response: &Response) -> Result<String> {
     let location = response.header("location").ok_or_else(|| {
-        Error::protocol(format!("the registry answered {} without a Location", response.status))
+        Error::protocol(format!(
+            "the registry answered {} without a Location",
+            response.status
+        ))
     })?;
     Ok(resolve(request_url, location.trim()))
 }
@@ -121,9 +139,9 @@ fn next_session(request_url: &str, response: &Response) -> Result<String> {
 /// error; that answer names the cause better than the broken stream does.
 fn explain_write_failure(exchange: Box<dyn Exchange>, write_error: Error) -> Error {
     match exchange.finish() {
-        Ok(response) if response.status >= 400 => {
-            expect(response, &[], Method::Patch).err().unwrap_or(write_error)
-        }
+        Ok(response) if response.status >= 400 => expect(response, &[], Method::Patch)
+            .err()
+            .unwrap_or(write_error),
         _ => write_error,
     }
 }

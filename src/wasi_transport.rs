@@ -6,8 +6,8 @@
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method as WasiMethod,
-    OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
@@ -36,8 +36,11 @@ impl Transport for WasiTransport {
             Some(i) => rest.split_at(i),
             None => (rest, "/"),
         };
-        let entries: Vec<(String, Vec<u8>)> =
-            head.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
+        let entries: Vec<(String, Vec<u8>)> = head
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
+            .collect();
         let fields = Fields::from_list(&entries)
             .map_err(|e| Error::protocol(format!("a request header was refused: {e:?}")))?;
         let request = OutgoingRequest::new(fields);
@@ -47,7 +50,9 @@ impl Transport for WasiTransport {
             .and(request.set_authority(Some(authority)))
             .and(request.set_path_with_query(Some(path)));
         set.map_err(|()| Error::protocol(format!("a malformed request URL {:?}", head.url)))?;
-        let body = request.body().map_err(|()| Error::protocol("the request body was taken twice"))?;
+        let body = request
+            .body()
+            .map_err(|()| Error::protocol("the request body was taken twice"))?;
         let options = RequestOptions::new();
         // A host that does not support a timeout keeps its own default.
         let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT));
@@ -55,8 +60,14 @@ impl Transport for WasiTransport {
         let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT));
         // Hand the request over first: the host buffers only a little of a body it is not sending.
         let future = outgoing_handler::handle(request, Some(options)).map_err(from_error_code)?;
-        let stream = body.write().map_err(|()| Error::protocol("the request body stream was taken twice"))?;
-        Ok(Box::new(WasiExchange { stream, body, future }))
+        let stream = body
+            .write()
+            .map_err(|()| Error::protocol("the request body stream was taken twice"))?;
+        Ok(Box::new(WasiExchange {
+            stream,
+            body,
+            future,
+        }))
     }
 }
 
@@ -81,20 +92,29 @@ struct WasiExchange {
 impl Exchange for WasiExchange {
     fn write(&mut self, mut chunk: &[u8]) -> Result<()> {
         while !chunk.is_empty() {
-            let permit = self.stream.check_write().map_err(|e| stream_error("sending", e))?;
+            let permit = self
+                .stream
+                .check_write()
+                .map_err(|e| stream_error("sending", e))?;
             if permit == 0 {
                 self.stream.subscribe().block();
                 continue;
             }
             let n = chunk.len().min(permit as usize);
-            self.stream.write(&chunk[..n]).map_err(|e| stream_error("sending", e))?;
+            self.stream
+                .write(&chunk[..n])
+                .map_err(|e| stream_error("sending", e))?;
             chunk = &chunk[n..];
         }
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> Result<Response> {
-        let WasiExchange { stream, body, future } = *self;
+        let WasiExchange {
+            stream,
+            body,
+            future,
+        } = *self;
         match stream.blocking_flush() {
             // With a Content-Length, the host may close the stream once it has every byte.
             Ok(()) | Err(StreamError::Closed) => {}
@@ -113,12 +133,29 @@ impl Exchange for WasiExchange {
             .headers()
             .entries()
             .into_iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
             .collect();
-        let incoming = response.consume().map_err(|()| Error::protocol("the response body was taken twice"))?;
-        let input = incoming.stream().map_err(|()| Error::protocol("the response stream was taken twice"))?;
-        let body = WasiBody { stream: Some(input), body: Some(incoming), _response: response };
-        Ok(Response { status, headers, body: Box::new(body) })
+        let incoming = response
+            .consume()
+            .map_err(|()| Error::protocol("the response body was taken twice"))?;
+        let input = incoming
+            .stream()
+            .map_err(|()| Error::protocol("the response stream was taken twice"))?;
+        let body = WasiBody {
+            stream: Some(input),
+            body: Some(incoming),
+            _response: response,
+        };
+        Ok(Response {
+            status,
+            headers,
+            body: Box::new(body),
+        })
     }
 }
 
@@ -131,7 +168,9 @@ struct WasiBody {
 
 impl Body for WasiBody {
     fn read(&mut self, max: usize) -> Result<Vec<u8>> {
-        let Some(stream) = &self.stream else { return Ok(Vec::new()) };
+        let Some(stream) = &self.stream else {
+            return Ok(Vec::new());
+        };
         match stream.blocking_read(max as u64) {
             Ok(bytes) => Ok(bytes),
             Err(StreamError::Closed) => {
@@ -148,10 +187,17 @@ impl Body for WasiBody {
 
 fn stream_error(doing: &str, e: StreamError) -> Error {
     match e {
-        StreamError::Closed => Error::new(ErrorKind::Transient, format!("the connection closed while {doing}")),
-        StreamError::LastOperationFailed(err) => {
-            Error::new(ErrorKind::Transient, format!("the connection failed while {doing}: {}", err.to_debug_string()))
-        }
+        StreamError::Closed => Error::new(
+            ErrorKind::Transient,
+            format!("the connection closed while {doing}"),
+        ),
+        StreamError::LastOperationFailed(err) => Error::new(
+            ErrorKind::Transient,
+            format!(
+                "the connection failed while {doing}: {}",
+                err.to_debug_string()
+            ),
+        ),
     }
 }
 

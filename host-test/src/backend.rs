@@ -1,0 +1,175 @@
+//! Loading the component once: an engine, the compiled component and a pre-instantiated
+//! `BackendPre`, from which every store gets a fresh, cheap instance.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::bindings;
+use crate::error::{flatten, StoreError};
+use crate::hooks::RegistryHooks;
+use crate::location::AllowedAuthority;
+use crate::state::HostState;
+use crate::stats::RequestCounters;
+use crate::store::Store;
+
+/// Environment variable naming the component file, overriding the default path.
+pub const COMPONENT_ENV: &str = "KLOSET_OCI_COMPONENT";
+
+/// The command that builds the component at the default path.
+pub const BUILD_COMMAND: &str = "cargo build --release -p kloset-oci --target wasm32-wasip2";
+
+/// The component to load: `$KLOSET_OCI_COMPONENT` if set, else
+/// `<cargo target dir>/wasm32-wasip2/release/kloset_oci.wasm` (the target directory this
+/// crate was built in).
+pub fn default_component_path() -> PathBuf {
+    match std::env::var_os(COMPONENT_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("KLOSET_OCI_HOST_TARGET_DIR"))
+            .join("wasm32-wasip2")
+            .join("release")
+            .join("kloset_oci.wasm"),
+    }
+}
+
+/// A loaded component, ready to make stores. Cheap to clone.
+#[derive(Clone)]
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    pre: bindings::BackendPre<HostState>,
+    path: PathBuf,
+}
+
+impl Backend {
+    /// Loads the component at [`default_component_path`].
+    pub fn load_default() -> Result<Backend, StoreError> {
+        Backend::load(default_component_path())
+    }
+
+    /// Compiles and links the component at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Backend, StoreError> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(StoreError::host(format!(
+                "component {} not found; build it with `{BUILD_COMMAND}` or set {COMPONENT_ENV}",
+                path.display()
+            )));
+        }
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)
+            .map_err(|e| StoreError::from_wasmtime("cannot create the wasmtime engine", e))?;
+        let context = format!("cannot load component {}", path.display());
+        let component = Component::from_file(&engine, path)
+            .map_err(|e| StoreError::from_wasmtime(&context, e))?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| StoreError::from_wasmtime("cannot link wasi", e))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| StoreError::from_wasmtime("cannot link wasi:http", e))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| StoreError::from_wasmtime(&context, e))?;
+        let pre = bindings::BackendPre::new(instance_pre)
+            .map_err(|e| StoreError::from_wasmtime(&context, e))?;
+        Ok(Backend {
+            inner: Arc::new(Inner {
+                engine,
+                pre,
+                path: path.to_path_buf(),
+            }),
+        })
+    }
+
+    /// The file the component was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// A new instance connected to the store at `location` (`oci://host[:port]/repo`),
+    /// with `options` passed to the component as they are. The instance may reach only the
+    /// location's registry. No request is made here.
+    pub async fn connect(
+        &self,
+        location: &str,
+        options: &[(String, String)],
+    ) -> Result<Store, StoreError> {
+        let allowed = AllowedAuthority::from_location(location)?;
+        let counters = Arc::new(RequestCounters::default());
+        let hooks = RegistryHooks::new(allowed, counters.clone());
+        let mut store = wasmtime::Store::new(&self.inner.engine, HostState::new(hooks));
+        let instance = self
+            .inner
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| StoreError::from_wasmtime("cannot instantiate the component", e))?;
+        let handle = flatten(
+            "connect",
+            instance
+                .kloset_storage_store()
+                .store()
+                .call_connect(&mut store, location, options)
+                .await,
+        )?;
+        Ok(Store::new(store, instance, handle, counters))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn the_default_path_is_the_release_component_of_this_target_dir() {
+        if std::env::var_os(COMPONENT_ENV).is_some() {
+            return; // overridden for this run: nothing to check
+        }
+        let path = default_component_path();
+        assert!(path.is_absolute(), "{}", path.display());
+        assert!(
+            path.ends_with("wasm32-wasip2/release/kloset_oci.wasm"),
+            "{}",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn a_missing_component_says_how_to_build_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Backend::load(dir.path().join("absent.wasm"))
+            .err()
+            .expect("loaded nothing");
+        assert_eq!(err.kind, ErrorKind::Host);
+        assert!(err.to_string().starts_with("host: "), "{err}");
+        assert!(err.message.contains(BUILD_COMMAND), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_no_component_is_a_host_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage.wasm");
+        std::fs::write(&path, b"not wasm").unwrap();
+        let err = Backend::load(&path).err().expect("loaded garbage");
+        assert_eq!(err.kind, ErrorKind::Host);
+    }
+
+    /// Stores and their futures can move between threads (e.g. `tokio::spawn`).
+    #[allow(dead_code)]
+    fn stores_are_send(backend: &Backend, store: &mut Store) {
+        fn is_send<T: Send>(_: &T) {}
+        is_send(backend);
+        is_send(store);
+        is_send(&backend.connect("oci://127.0.0.1/x", &[]));
+        is_send(&store.open());
+        is_send(&store.put_from(crate::Kind::Lock, &[0; 32], &b""[..]));
+        is_send(&store.get_to(crate::Kind::Lock, &[0; 32], None, Vec::new()));
+    }
+}

@@ -1,0 +1,132 @@
+//! The host-side error: the WIT `error` variant's cases, plus `Host` for failures of the
+//! host itself (loading the component, a trap). The WIT error is converted in one place,
+//! `From<wit_types::Error>`; host failures become strings, so no foreign error type leaks.
+
+use std::fmt;
+
+use crate::bindings::wit_types;
+
+/// What went wrong, mirroring the cases of the WIT `error` variant, plus [`ErrorKind::Host`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    Unsupported,
+    Unauthorized,
+    Denied,
+    InvalidConfig,
+    InvalidArgument,
+    OutOfRange,
+    RateLimited,
+    Transient,
+    Protocol,
+    Other,
+    /// A failure of the host: the component file is missing or invalid, the component
+    /// trapped, or local I/O failed.
+    Host,
+}
+
+impl ErrorKind {
+    /// The kind in words, as used by `Display`: "not found", "out of range", ...
+    pub fn words(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Denied => "denied",
+            ErrorKind::InvalidConfig => "invalid config",
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::OutOfRange => "out of range",
+            ErrorKind::RateLimited => "rate limited",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Other => "other",
+            ErrorKind::Host => "host",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
+/// An error from the store or from the host running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A failure of the host (wasmtime, I/O), described by `message`.
+    pub fn host(message: impl Into<String>) -> Self {
+        StoreError::new(ErrorKind::Host, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Wraps a wasmtime error (a trap, a link or compile failure) with what was being done.
+    pub(crate) fn from_wasmtime(context: &str, err: wasmtime::Error) -> Self {
+        StoreError::host(format!("{context}: {err:#}"))
+    }
+
+    /// Wraps a local I/O error with what was being done.
+    pub(crate) fn from_io(context: &str, err: std::io::Error) -> Self {
+        StoreError::host(format!("{context}: {err}"))
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The one conversion from the WIT error to the host error.
+impl From<wit_types::Error> for StoreError {
+    fn from(err: wit_types::Error) -> Self {
+        use wit_types::Error as E;
+        let (kind, message) = match err {
+            E::NotFound(m) => (ErrorKind::NotFound, m),
+            E::AlreadyExists(m) => (ErrorKind::AlreadyExists, m),
+            E::Unsupported(m) => (ErrorKind::Unsupported, m),
+            E::Unauthorized(m) => (ErrorKind::Unauthorized, m),
+            E::Denied(m) => (ErrorKind::Denied, m),
+            E::InvalidConfig(m) => (ErrorKind::InvalidConfig, m),
+            E::InvalidArgument(m) => (ErrorKind::InvalidArgument, m),
+            E::OutOfRange(m) => (ErrorKind::OutOfRange, m),
+            E::RateLimited(m) => (ErrorKind::RateLimited, m),
+            E::Transient(m) => (ErrorKind::Transient, m),
+            E::Protocol(m) => (ErrorKind::Protocol, m),
+            E::Other(m) => (ErrorKind::Other, m),
+        };
+        StoreError { kind, message }
+    }
+}
+
+/// Flattens the result of a call into the component: a trap is a `Host` error, a WIT error
+/// converts through `From<wit_types::Error>`.
+pub(crate) fn flatten<T>(
+    context: &str,
+    res: wasmtime::Result<Result<T, wit_types::Error>>,
+) -> Result<T, StoreError> {
+    match res {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.into()),
+        Err(trap) => Err(StoreError::from_wasmtime(context, trap)),
+    }
+}

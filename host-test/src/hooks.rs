@@ -1,0 +1,128 @@
+//! The outgoing-HTTP policy of a store's component: requests may reach only the registry
+//! named by the location; every request is counted; then `default_send_request` sends it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::location::AllowedAuthority;
+use crate::stats::RequestCounters;
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+
+/// The hooks of one store: an allow-list of one authority and the request counters.
+pub struct RegistryHooks {
+    allowed: AllowedAuthority,
+    counters: Arc<RequestCounters>,
+}
+
+impl RegistryHooks {
+    pub fn new(allowed: AllowedAuthority, counters: Arc<RequestCounters>) -> Self {
+        RegistryHooks { allowed, counters }
+    }
+}
+
+impl WasiHttpHooks for RegistryHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: IoFuture,
+    ) -> SendFuture {
+        let _ = fut;
+        if !self.allowed.allows(request.uri()) {
+            self.counters.count_refused();
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        self.counters.count_request(request.method());
+        let counters = self.counters.clone();
+        let sent = counters.clone();
+        let request = request.map(move |body| {
+            body.map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    sent.add_sent(data.len());
+                }
+                frame
+            })
+            .boxed_unsync()
+        });
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let response = response.map(move |body| {
+                body.map_frame(move |frame| {
+                    if let Some(data) = frame.data_ref() {
+                        counters.add_received(data.len());
+                    }
+                    frame
+                })
+                .boxed_unsync()
+            });
+            Ok((response, Box::new(io) as IoFuture))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Empty;
+    use std::pin::Pin;
+
+    fn request(uri: &str) -> http::Request<WasiBody> {
+        let body = Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::get(uri).body(body).unwrap()
+    }
+
+    /// A request for another authority is refused without any connection (a connection to
+    /// these ports would be refused, an error other than HttpRequestDenied).
+    #[tokio::test]
+    async fn other_authorities_are_denied() {
+        let allowed = AllowedAuthority::from_location("oci://127.0.0.1:1/repo").unwrap();
+        let counters = Arc::new(RequestCounters::default());
+        let mut hooks = RegistryHooks::new(allowed, counters.clone());
+        for uri in [
+            "http://127.0.0.2:1/v2/",
+            "http://127.0.0.1:2/v2/",
+            "https://example.com/v2/",
+            "http://localhost:1/v2/",
+        ] {
+            let fut = hooks.send_request(request(uri), None, Box::new(async { Ok(()) }));
+            match Pin::from(fut).await {
+                Err(HttpError::HttpRequestDenied) => {}
+                Err(other) => panic!("{uri}: expected HttpRequestDenied, got {other:?}"),
+                Ok(_) => panic!("{uri}: request was sent"),
+            }
+        }
+        let stats = counters.snapshot();
+        assert_eq!(stats.refused, 4);
+        assert_eq!(stats.requests(), 0);
+    }
+
+    /// A request for the allowed authority goes through to the connection (here refused,
+    /// since nothing listens on the port) and is counted.
+    #[tokio::test]
+    async fn the_location_authority_is_allowed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let location = format!("oci://127.0.0.1:{port}/repo");
+        let allowed = AllowedAuthority::from_location(&location).unwrap();
+        let counters = Arc::new(RequestCounters::default());
+        let mut hooks = RegistryHooks::new(allowed, counters.clone());
+        let uri = format!("http://127.0.0.1:{port}/v2/");
+        let fut = hooks.send_request(request(&uri), None, Box::new(async { Ok(()) }));
+        if let Err(HttpError::HttpRequestDenied) = Pin::from(fut).await {
+            panic!("the location's own authority was denied");
+        }
+        let stats = counters.snapshot();
+        assert_eq!(stats.get, 1);
+        assert_eq!(stats.refused, 0);
+    }
+}

@@ -1,0 +1,20 @@
+//! A wasmtime host for the kloset-oci component: it loads the component once
+//! ([`Backend`]), connects stores ([`Store`]) whose only outgoing HTTP goes to the
+//! location's registry, and streams objects in and out of them in 1 MiB chunks.
+
+mod backend;
+mod bindings;
+mod error;
+mod hooks;
+mod location;
+mod state;
+mod stats;
+mod store;
+mod types;
+
+pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
+pub use error::{ErrorKind, StoreError};
+pub use location::AllowedAuthority;
+pub use stats::RequestStats;
+pub use store::{Store, CHUNK_SIZE};
+pub use types::{mac_hex, parse_mac, ByteRange, Kind, Mac, Mode};

@@ -1,0 +1,132 @@
+//! The registry a location names: `oci://host[:port]/repository/path` -> host and port.
+//! Only the host uses this, to decide which authority the component may reach; the
+//! component parses the location itself (and reports malformed ones as `invalid-config`).
+
+use http::uri::{Authority, Scheme};
+
+use crate::error::{ErrorKind, StoreError};
+
+/// The one authority a store's component may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedAuthority {
+    /// Lowercase host; IPv6 addresses keep their brackets (`[::1]`).
+    host: String,
+    /// The explicit port of the location, if any.
+    port: Option<u16>,
+}
+
+impl AllowedAuthority {
+    /// Reads the authority of an `oci://` location.
+    pub fn from_location(location: &str) -> Result<Self, StoreError> {
+        // A location holding userinfo may hold a secret: never echo it.
+        let shown = if location.contains('@') {
+            "(hidden)"
+        } else {
+            location
+        };
+        let invalid = |why: &str| {
+            StoreError::new(
+                ErrorKind::InvalidConfig,
+                format!("location {shown:?}: {why} (expected oci://host[:port]/repository)"),
+            )
+        };
+        let rest = location
+            .strip_prefix("oci://")
+            .ok_or_else(|| invalid("not an oci:// location"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.is_empty() {
+            return Err(invalid("no registry host"));
+        }
+        if authority.contains('@') {
+            return Err(invalid(
+                "credentials belong in options, not in the location",
+            ));
+        }
+        let authority: Authority = authority
+            .parse()
+            .map_err(|_| invalid("bad registry host"))?;
+        Ok(AllowedAuthority {
+            host: authority.host().to_ascii_lowercase(),
+            port: authority.port_u16(),
+        })
+    }
+
+    /// Whether a request URI targets this authority: same host, and the same port, where
+    /// a missing port is the scheme's default (80 for http, 443 for https) on either side.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        let Some(authority) = uri.authority() else {
+            return false;
+        };
+        if authority.as_str().contains('@') {
+            return false;
+        }
+        let Some(default_port) = default_port(uri.scheme()) else {
+            return false;
+        };
+        let request_port = authority.port_u16().unwrap_or(default_port);
+        let allowed_port = self.port.unwrap_or(default_port);
+        authority.host().eq_ignore_ascii_case(&self.host) && request_port == allowed_port
+    }
+
+    /// `host[:port]`, for messages.
+    pub fn display(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+fn default_port(scheme: Option<&Scheme>) -> Option<u16> {
+    match scheme {
+        Some(s) if *s == Scheme::HTTP => Some(80),
+        Some(s) if *s == Scheme::HTTPS => Some(443),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> http::Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn explicit_port_must_match() {
+        let a = AllowedAuthority::from_location("oci://127.0.0.1:5000/repo/x").unwrap();
+        assert!(a.allows(&uri("http://127.0.0.1:5000/v2/")));
+        assert!(a.allows(&uri("https://127.0.0.1:5000/v2/")));
+        assert!(!a.allows(&uri("http://127.0.0.1:5001/v2/")));
+        assert!(!a.allows(&uri("http://127.0.0.1/v2/")));
+        assert!(!a.allows(&uri("http://127.0.0.2:5000/v2/")));
+        assert!(!a.allows(&uri("http://example.com:5000/v2/")));
+    }
+
+    #[test]
+    fn missing_port_is_the_scheme_default() {
+        let a = AllowedAuthority::from_location("oci://Registry.Example/repo").unwrap();
+        assert!(a.allows(&uri("https://registry.example/v2/")));
+        assert!(a.allows(&uri("https://registry.example:443/v2/")));
+        assert!(a.allows(&uri("http://registry.example:80/v2/")));
+        assert!(!a.allows(&uri("https://registry.example:8443/v2/")));
+        assert!(!a.allows(&uri("https://other.example/v2/")));
+    }
+
+    #[test]
+    fn ipv6_and_userinfo() {
+        let a = AllowedAuthority::from_location("oci://[::1]:5000/repo").unwrap();
+        assert!(a.allows(&uri("http://[::1]:5000/v2/")));
+        assert!(!a.allows(&uri("http://[::2]:5000/v2/")));
+        assert!(AllowedAuthority::from_location("oci://u:p@host/repo").is_err());
+    }
+
+    #[test]
+    fn malformed_locations() {
+        for bad in ["", "http://host/repo", "oci://", "oci:///repo"] {
+            let err = AllowedAuthority::from_location(bad).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidConfig, "{bad:?}");
+        }
+    }
+}

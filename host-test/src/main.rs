@@ -1,0 +1,319 @@
+//! `kloset-oci`: drive a kloset-oci store from the command line.
+//!
+//! Exit status: 0 on success, 2 when the object or store is not found, 1 on any other
+//! failure (usage errors included). A failure prints one line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind as ClapErrorKind;
+use clap::{Parser, Subcommand};
+use kloset_oci_host::{
+    default_component_path, mac_hex, parse_mac, Backend, ByteRange, ErrorKind, Kind, Mac, Store,
+    StoreError,
+};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Parser)]
+#[command(
+    name = "kloset-oci",
+    version,
+    about = "Use a kloset store kept in an OCI registry"
+)]
+struct Cli {
+    /// The kloset-oci component (default: $KLOSET_OCI_COMPONENT, else the workspace build).
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+    /// The store: oci://host[:port]/repository/path.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KLOSET_OCI_LOCATION",
+        hide_env_values = true
+    )]
+    location: Option<String>,
+    /// An option for the component, e.g. plain_http=true (repeatable).
+    #[arg(short = 'o', value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Initialise the store with the config bytes from FILE, or stdin.
+    Create { file: Option<PathBuf> },
+    /// Write the store's config bytes to stdout.
+    Open,
+    /// Check that the registry answers.
+    Ping,
+    /// Print the store's mode, e.g. "read,write".
+    Mode,
+    /// Print the store's size in bytes, or -1 where unknown.
+    Size,
+    /// Print every MAC of KIND, one lowercase hex MAC per line, sorted.
+    List { kind: String },
+    /// Store an object from FILE, or stdin; print the bytes written.
+    Put {
+        kind: String,
+        mac: String,
+        file: Option<PathBuf>,
+    },
+    /// Write an object, or LENGTH bytes of it from OFFSET, to stdout.
+    Get {
+        kind: String,
+        mac: String,
+        #[arg(long, value_name = "N", requires = "length")]
+        offset: Option<u64>,
+        #[arg(long, value_name = "N", requires = "offset")]
+        length: Option<u32>,
+    },
+    /// Remove an object.
+    Delete { kind: String, mac: String },
+}
+
+/// A failure: what was being done (the object, the store) and why.
+struct Failure {
+    subject: String,
+    error: StoreError,
+}
+
+fn fail(subject: impl Into<String>) -> impl FnOnce(StoreError) -> Failure {
+    let subject = subject.into();
+    move |error| Failure { subject, error }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("kloset-oci: {} (see --help)", usage_line(&err.to_string()));
+            return ExitCode::from(1);
+        }
+    };
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { subject, error }) => {
+            let message = one_line(&error.message);
+            // The component's message often names the object already: say it once.
+            let named = subject
+                .split_whitespace()
+                .next_back()
+                .is_some_and(|key| message.contains(key));
+            if subject.is_empty() || named {
+                eprintln!("kloset-oci: {}: {message}", error.kind);
+            } else {
+                eprintln!("kloset-oci: {}: {subject}: {message}", error.kind);
+            }
+            if error.kind == ErrorKind::NotFound {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    // Check the arguments before loading anything.
+    let options = parse_options(&cli.options).map_err(fail(""))?;
+    let location = cli.location.clone().ok_or_else(|| Failure {
+        subject: String::new(),
+        error: StoreError::new(
+            ErrorKind::InvalidConfig,
+            "no location: pass --location oci://host[:port]/repository or set KLOSET_OCI_LOCATION",
+        ),
+    })?;
+    let target = match &cli.command {
+        Command::List { kind } => Some((parse_kind(kind)?, None)),
+        Command::Put { kind, mac, .. }
+        | Command::Get { kind, mac, .. }
+        | Command::Delete { kind, mac } => Some((parse_kind(kind)?, Some(parse_object_mac(mac)?))),
+        _ => None,
+    };
+    let component = cli.component.clone().unwrap_or_else(default_component_path);
+    let backend = Backend::load(&component).map_err(fail(""))?;
+    let mut store = backend
+        .connect(&location, &options)
+        .await
+        .map_err(fail(format!("store {location}")))?;
+    let store_subject = format!("store {location}");
+
+    match (cli.command, target) {
+        (Command::Create { file }, _) => {
+            let config = read_input(file.as_ref()).await.map_err(fail("config"))?;
+            store.create(&config).await.map_err(fail(store_subject))?;
+        }
+        (Command::Open, _) => {
+            let config = store.open().await.map_err(fail(store_subject))?;
+            write_stdout(&config).await?;
+        }
+        (Command::Ping, _) => store.ping().await.map_err(fail(store_subject))?,
+        (Command::Mode, _) => {
+            let mode = store.mode().await.map_err(fail(store_subject))?;
+            println!("{mode}");
+        }
+        (Command::Size, _) => {
+            let size = store.size().await.map_err(fail(store_subject))?;
+            println!("{size}");
+        }
+        (Command::List { .. }, Some((kind, _))) => {
+            let mut macs = store
+                .list(kind)
+                .await
+                .map_err(fail(format!("list {kind}")))?;
+            macs.sort_unstable();
+            let mut out = String::with_capacity(macs.len() * 65);
+            for mac in &macs {
+                out.push_str(&mac_hex(mac));
+                out.push('\n');
+            }
+            write_stdout(out.as_bytes()).await?;
+        }
+        (Command::Put { file, .. }, Some((kind, Some(mac)))) => {
+            let written = put(&mut store, kind, &mac, file).await?;
+            println!("{written}");
+        }
+        (Command::Get { offset, length, .. }, Some((kind, Some(mac)))) => {
+            let range = match (offset, length) {
+                (Some(offset), Some(length)) => Some(ByteRange::new(offset, length)),
+                _ => None,
+            };
+            let stdout = tokio::io::stdout();
+            store
+                .get_to(kind, &mac, range, stdout)
+                .await
+                .map_err(fail(object(kind, &mac)))?;
+        }
+        (Command::Delete { .. }, Some((kind, Some(mac)))) => {
+            store
+                .delete(kind, &mac)
+                .await
+                .map_err(fail(object(kind, &mac)))?;
+        }
+        _ => unreachable!("every command's arguments were parsed above"),
+    }
+    store.close().await.map_err(fail(""))
+}
+
+async fn put(
+    store: &mut Store,
+    kind: Kind,
+    mac: &Mac,
+    file: Option<PathBuf>,
+) -> Result<u64, Failure> {
+    let subject = object(kind, mac);
+    match file {
+        Some(path) => {
+            let source = tokio::fs::File::open(&path).await.map_err(|e| Failure {
+                subject: path.display().to_string(),
+                error: StoreError::host(format!("cannot open: {e}")),
+            })?;
+            store
+                .put_from(kind, mac, source)
+                .await
+                .map_err(fail(subject))
+        }
+        None => store
+            .put_from(kind, mac, tokio::io::stdin())
+            .await
+            .map_err(fail(subject)),
+    }
+}
+
+fn object(kind: Kind, mac: &Mac) -> String {
+    format!("{kind} {}", mac_hex(mac))
+}
+
+/// KIND for the command line: packfile, state or lock.
+fn parse_kind(text: &str) -> Result<Kind, Failure> {
+    match text {
+        "packfile" => Ok(Kind::Packfile),
+        "state" => Ok(Kind::State),
+        "lock" => Ok(Kind::Lock),
+        _ => Err(Failure {
+            subject: String::new(),
+            error: StoreError::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "unknown kind {:?}: use packfile, state or lock",
+                    short(text)
+                ),
+            ),
+        }),
+    }
+}
+
+fn parse_object_mac(text: &str) -> Result<Mac, Failure> {
+    parse_mac(text).map_err(fail(""))
+}
+
+/// `-o KEY=VALUE` options. Values are never echoed: they may be secrets.
+fn parse_options(raw: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    raw.iter()
+        .map(|item| match item.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+            Some(_) => Err(StoreError::new(
+                ErrorKind::InvalidConfig,
+                "option with an empty key: use -o KEY=VALUE",
+            )),
+            None => Err(StoreError::new(
+                ErrorKind::InvalidConfig,
+                "an option without '=': use -o KEY=VALUE",
+            )),
+        })
+        .collect()
+}
+
+async fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, StoreError> {
+    match file {
+        Some(path) => tokio::fs::read(path)
+            .await
+            .map_err(|e| StoreError::host(format!("cannot read {}: {e}", path.display()))),
+        None => {
+            let mut bytes = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut bytes)
+                .await
+                .map_err(|e| StoreError::host(format!("cannot read stdin: {e}")))?;
+            Ok(bytes)
+        }
+    }
+}
+
+async fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = tokio::io::stdout();
+    let result = async {
+        stdout.write_all(bytes).await?;
+        stdout.flush().await
+    }
+    .await;
+    result.map_err(|e| Failure {
+        subject: "stdout".into(),
+        error: StoreError::host(e.to_string()),
+    })
+}
+
+/// Clap's error as one line: the text before "Usage:", without the "error: " prefix.
+fn usage_line(rendered: &str) -> String {
+    let before_usage = rendered.split("\nUsage:").next().unwrap_or(rendered);
+    let text = one_line(before_usage);
+    text.strip_prefix("error: ").unwrap_or(&text).to_string()
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(80).collect()
+}

@@ -1,0 +1,131 @@
+//! What a conformance case gets: the loaded backend, a registry shared by the test binary,
+//! fresh repository locations, and a way to start a registry of its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use kloset_oci_host::{Backend, Store};
+
+use crate::common::registry::Registry;
+
+/// The config bytes cases create stores with.
+pub const CONFIG: &[u8] = b"_KLOSET_test-config";
+
+/// A registry setup: how to start its registry and which options stores need for it.
+pub struct Setup {
+    pub name: &'static str,
+    pub start_registry: fn() -> Registry,
+    pub options: fn() -> Vec<(String, String)>,
+    /// The registry shared by every case of this setup in one test binary.
+    pub shared: OnceLock<Registry>,
+}
+
+impl Setup {
+    pub const fn new(
+        name: &'static str,
+        start_registry: fn() -> Registry,
+        options: fn() -> Vec<(String, String)>,
+    ) -> Setup {
+        Setup {
+            name,
+            start_registry,
+            options,
+            shared: OnceLock::new(),
+        }
+    }
+}
+
+pub struct Fixture {
+    pub backend: Backend,
+    pub setup: &'static Setup,
+    case: &'static str,
+}
+
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+static NEXT_REPOSITORY: AtomicU64 = AtomicU64::new(1);
+
+/// The component, loaded once per test binary. A missing component fails the test with the
+/// command that builds it.
+pub fn backend() -> Backend {
+    BACKEND
+        .get_or_init(|| Backend::load_default().unwrap_or_else(|e| panic!("{e}")))
+        .clone()
+}
+
+impl Fixture {
+    fn shared_registry(&self) -> &'static Registry {
+        self.setup.shared.get_or_init(self.setup.start_registry)
+    }
+
+    /// A location no other case uses, on the shared registry.
+    pub fn location(&self) -> String {
+        self.location_on(self.shared_registry())
+    }
+
+    /// A fresh location on `registry`.
+    pub fn location_on(&self, registry: &Registry) -> String {
+        let n = NEXT_REPOSITORY.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "oci://{}/conformance/{}/{}-{n}",
+            registry.authority(),
+            self.setup.name,
+            self.case.replace('_', "-")
+        )
+    }
+
+    pub fn options(&self) -> Vec<(String, String)> {
+        (self.setup.options)()
+    }
+
+    /// A registry of the setup's kind for this case alone (for cases that stop it).
+    pub fn own_registry(&self) -> Registry {
+        (self.setup.start_registry)()
+    }
+
+    /// Connects to `location`; connecting must succeed.
+    pub async fn connect(&self, location: &str) -> Store {
+        self.backend
+            .connect(location, &self.options())
+            .await
+            .unwrap_or_else(|e| panic!("connect {location}: {e}"))
+    }
+
+    /// A store created with [`CONFIG`] at a fresh location.
+    pub async fn fresh_store(&self) -> Store {
+        let location = self.location();
+        self.created_store(&location).await
+    }
+
+    /// A store created with [`CONFIG`] at `location`.
+    pub async fn created_store(&self, location: &str) -> Store {
+        let mut store = self.connect(location).await;
+        store
+            .create(CONFIG)
+            .await
+            .unwrap_or_else(|e| panic!("create {location}: {e}"));
+        store
+    }
+}
+
+pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// Runs one case on a multi-thread runtime of its own.
+pub fn run_case(
+    setup: &'static Setup,
+    case: &'static str,
+    body: impl for<'a> FnOnce(&'a Fixture) -> CaseFuture<'a>,
+) {
+    let fixture = Fixture {
+        backend: backend(),
+        setup,
+        case,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime");
+    runtime.block_on(body(&fixture));
+}
