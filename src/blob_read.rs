@@ -11,7 +11,7 @@
 
 use crate::digest::Hasher;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Body, Method, RequestHead, Response};
+use crate::http::{Body, Method, Request, Response};
 use crate::layout::BlobRef;
 use crate::registry::{expect, Registry};
 
@@ -64,8 +64,7 @@ impl BlobReader {
         blob: BlobRef,
         range: Option<ByteRange>,
     ) -> Result<BlobReader> {
-        let mut head =
-            RequestHead::new(Method::Get, registry.url(&format!("blobs/{}", blob.digest)));
+        let mut head = Request::new(Method::Get, registry.url(&format!("blobs/{}", blob.digest)));
         if let Some(r) = range {
             if r.length == 0 {
                 return Ok(BlobReader::empty());
@@ -73,7 +72,7 @@ impl BlobReader {
             let last = r.offset + u64::from(r.length) - 1;
             head = head.header("range", format!("bytes={}-{last}", r.offset));
         }
-        let response = expect(registry.send(head, b"")?, &[200, 206], Method::Get)?;
+        let response = expect(registry.send(head)?, &[200, 206], Method::Get)?;
         let mode = match (range, response.status) {
             (None, 200) => {
                 check_length(&response, blob.size)?;

@@ -1,9 +1,12 @@
 //! The one interface between the OCI protocol logic and the network.
 //!
-//! The protocol core builds [`RequestHead`]s and reads [`Response`]s; a [`Transport`] carries
+//! The protocol core builds [`Request`]s and reads [`Response`]s; a [`Transport`] carries
 //! them. In the component that is wasi:http (`wasi_transport.rs`); in unit tests a scripted
 //! transport plays the registry. Bodies stream both ways, so no object needs to sit whole in
 //! memory.
+
+use std::fmt;
+use std::rc::Rc;
 
 use crate::error::{Error, Result};
 
@@ -31,20 +34,48 @@ impl Method {
     }
 }
 
-/// A request without its body. `url` is absolute (`scheme://authority/path?query`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestHead {
+/// The body of a request: none, bytes held in memory (which a layer may send again, for a
+/// retry, a redirect or a new credential), or a stream written through [`Exchange::write`]
+/// (which can be sent only once).
+#[derive(Clone, Default)]
+pub enum RequestBody {
+    #[default]
+    Empty,
+    Bytes(Rc<Vec<u8>>),
+    Streamed,
+}
+
+impl RequestBody {
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            RequestBody::Empty => Some(0),
+            RequestBody::Bytes(bytes) => Some(bytes.len()),
+            RequestBody::Streamed => None,
+        }
+    }
+
+    /// Whether the request can be sent again as it is.
+    pub fn is_replayable(&self) -> bool {
+        !matches!(self, RequestBody::Streamed)
+    }
+}
+
+/// A request. `url` is absolute (`scheme://authority/path?query`).
+#[derive(Clone)]
+pub struct Request {
     pub method: Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub body: RequestBody,
 }
 
-impl RequestHead {
+impl Request {
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        RequestHead {
+        Request {
             method,
             url: url.into(),
             headers: Vec::new(),
+            body: RequestBody::Empty,
         }
     }
 
@@ -52,15 +83,72 @@ impl RequestHead {
         self.headers.push((name.to_string(), value.into()));
         self
     }
+
+    /// Sets (or replaces) a header.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        self.remove_header(name);
+        self.headers.push((name.to_string(), value.into()));
+    }
+
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A body held in memory; sets `Content-Length`.
+    pub fn bytes(mut self, bytes: impl Into<Rc<Vec<u8>>>) -> Self {
+        let bytes = bytes.into();
+        self.set_header("content-length", bytes.len().to_string());
+        self.body = RequestBody::Bytes(bytes);
+        self
+    }
+
+    /// A body the caller writes through the exchange, of a length not known up front.
+    pub fn streamed(mut self) -> Self {
+        self.body = RequestBody::Streamed;
+        self
+    }
+
+    /// `host[:port]` of the URL.
+    pub fn authority(&self) -> &str {
+        authority_of(&self.url)
+    }
+}
+
+/// `host[:port]` of an absolute URL.
+pub fn authority_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Debug output never shows header values: they may carry credentials.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("header_names", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// Carries requests. One method: start a request; the [`Exchange`] takes the body and
 /// yields the response.
 pub trait Transport {
-    fn start(&self, head: RequestHead) -> Result<Box<dyn Exchange>>;
+    fn start(&self, request: Request) -> Result<Box<dyn Exchange>>;
 }
 
-/// A request in flight: body chunks go in, then `finish` waits for the response.
+/// A request in flight: chunks of a streamed body go in, then `finish` waits for the
+/// response. Writing to a request whose body is not `Streamed` is a bug of the caller.
 pub trait Exchange {
     fn write(&mut self, chunk: &[u8]) -> Result<()>;
     fn finish(self: Box<Self>) -> Result<Response>;
@@ -141,11 +229,11 @@ impl Response {
 /// Size of the reads the protocol core makes of a response body.
 pub const READ_CHUNK: usize = 1 << 20;
 
-/// Sends a request with a body held in memory and waits for the response.
-pub fn send(transport: &dyn Transport, head: RequestHead, body: &[u8]) -> Result<Response> {
-    let mut exchange = transport.start(head)?;
-    if !body.is_empty() {
-        exchange.write(body)?;
-    }
-    exchange.finish()
+/// Sends a request whose body (if any) is held in memory and waits for the response.
+pub fn send(transport: &dyn Transport, request: Request) -> Result<Response> {
+    debug_assert!(
+        request.body.is_replayable(),
+        "a streamed body needs the exchange"
+    );
+    transport.start(request)?.finish()
 }

@@ -3,7 +3,7 @@
 
 use crate::digest::Digest;
 use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
-use crate::http::{send, Method, RequestHead, Response, Transport};
+use crate::http::{send, Method, Request, Response, Transport};
 use crate::layout::{MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
 
@@ -48,22 +48,22 @@ impl Registry {
         )
     }
 
-    pub fn send(&self, head: RequestHead, body: &[u8]) -> Result<Response> {
-        send(self.transport.as_ref(), head, body)
+    pub fn send(&self, request: Request) -> Result<Response> {
+        send(self.transport.as_ref(), request)
     }
 
     /// Checks the registry speaks the distribution API and takes our credentials.
     pub fn ping(&self) -> Result<()> {
         let url = format!("{}/v2/", self.location.base_url());
-        let response = self.send(RequestHead::new(Method::Get, url), b"")?;
+        let response = self.send(Request::new(Method::Get, url))?;
         expect(response, &[200], Method::Get).map(drop)
     }
 
     /// The manifest a reference (tag or digest) names, or `None` where there is none.
     pub fn get_manifest(&self, reference: &str) -> Result<Option<Vec<u8>>> {
-        let head = RequestHead::new(Method::Get, self.url(&format!("manifests/{reference}")))
+        let request = Request::new(Method::Get, self.url(&format!("manifests/{reference}")))
             .header("accept", MANIFEST_MEDIA_TYPE);
-        let response = self.send(head, b"")?;
+        let response = self.send(request)?;
         let response = match expect(response, &[200], Method::Get) {
             Ok(r) => r,
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
@@ -82,10 +82,10 @@ impl Registry {
 
     /// Stores a manifest under a tag.
     pub fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<ManifestPut> {
-        let head = RequestHead::new(Method::Put, self.url(&format!("manifests/{tag}")))
+        let request = Request::new(Method::Put, self.url(&format!("manifests/{tag}")))
             .header("content-type", MANIFEST_MEDIA_TYPE)
-            .header("content-length", manifest.len().to_string());
-        let response = self.send(head, manifest)?;
+            .bytes(manifest.to_vec());
+        let response = self.send(request)?;
         if response.status == 201 {
             check_digest_header(&response, &Digest::of(manifest))?;
             return Ok(ManifestPut::Stored);
@@ -101,8 +101,8 @@ impl Registry {
 
     /// Deletes a manifest by digest (distribution 2.8 refuses deletes by tag).
     pub fn delete_manifest(&self, digest: &Digest) -> Result<()> {
-        let head = RequestHead::new(Method::Delete, self.url(&format!("manifests/{digest}")));
-        let response = self.send(head, b"")?;
+        let request = Request::new(Method::Delete, self.url(&format!("manifests/{digest}")));
+        let response = self.send(request)?;
         match expect(response, &[200, 202, 204], Method::Delete) {
             Err(e) if e.kind == ErrorKind::Unsupported => Err(Error::new(
                 ErrorKind::Unsupported,
@@ -122,7 +122,7 @@ impl Registry {
         let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
         let mut tags = Vec::new();
         for _ in 0..TAG_PAGES_MAX {
-            let response = self.send(RequestHead::new(Method::Get, url.as_str()), b"")?;
+            let response = self.send(Request::new(Method::Get, url.as_str()))?;
             let response = match expect(response, &[200], Method::Get) {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
                 other => other?,

@@ -42,7 +42,11 @@ impl Inner {
         if self.registry.put_manifest(tag, manifest)? == ManifestPut::Stored {
             return Ok(());
         }
-        push_monolithic(&self.registry, EMPTY_CONTENT, Digest::of(EMPTY_CONTENT))?;
+        push_monolithic(
+            &self.registry,
+            EMPTY_CONTENT.to_vec(),
+            Digest::of(EMPTY_CONTENT),
+        )?;
         match self.registry.put_manifest(tag, manifest)? {
             ManifestPut::Stored => Ok(()),
             ManifestPut::BlobUnknown => Err(Error::protocol(
@@ -120,8 +124,8 @@ impl Store {
             size: config.len() as u64,
         };
         let steps = || -> Result<()> {
-            push_monolithic(registry, EMPTY_CONTENT, Digest::of(EMPTY_CONTENT))?;
-            push_monolithic(registry, config, blob.digest)?;
+            push_monolithic(registry, EMPTY_CONTENT.to_vec(), Digest::of(EMPTY_CONTENT))?;
+            push_monolithic(registry, config.to_vec(), blob.digest)?;
             self.inner
                 .put_manifest(CONFIG_TAG, &layout::config_manifest(blob))
         };

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Body, Exchange, Method, RequestHead, Response, Transport};
+use crate::http::{Body, Exchange, Method, Request, RequestBody, Response, Transport};
 
 /// One canned answer.
 #[derive(Clone)]
@@ -49,17 +49,13 @@ impl Answer {
 /// A request the transport saw, with its body.
 #[derive(Clone, Debug)]
 pub struct Seen {
-    pub head: RequestHead,
+    pub head: Request,
     pub body: Vec<u8>,
 }
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head
-            .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.head.header_value(name)
     }
 }
 
@@ -100,7 +96,7 @@ impl Scripted {
 }
 
 impl Transport for Scripted {
-    fn start(&self, head: RequestHead) -> Result<Box<dyn Exchange>> {
+    fn start(&self, head: Request) -> Result<Box<dyn Exchange>> {
         let (method, suffix, answer) = self
             .script
             .borrow_mut()
@@ -113,10 +109,14 @@ impl Transport for Scripted {
             "{} does not end with {suffix}",
             head.url
         );
+        let body = match &head.body {
+            RequestBody::Bytes(bytes) => bytes.to_vec(),
+            RequestBody::Empty | RequestBody::Streamed => Vec::new(),
+        };
         Ok(Box::new(ScriptedExchange {
             script: Rc::clone(&self.script),
             head,
-            body: Vec::new(),
+            body,
             answer,
         }))
     }
@@ -124,13 +124,17 @@ impl Transport for Scripted {
 
 struct ScriptedExchange {
     script: Rc<RefCell<Script>>,
-    head: RequestHead,
+    head: Request,
     body: Vec<u8>,
     answer: Answer,
 }
 
 impl Exchange for ScriptedExchange {
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        assert!(
+            matches!(self.head.body, RequestBody::Streamed),
+            "a write to a request that does not stream"
+        );
         self.body.extend_from_slice(chunk);
         Ok(())
     }

@@ -12,7 +12,7 @@
 
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::http::{Exchange, Method, RequestHead, Response};
+use crate::http::{Exchange, Method, Request, Response};
 use crate::layout::BlobRef;
 use crate::registry::{check_digest_header, expect, resolve, Registry};
 
@@ -55,8 +55,9 @@ impl BlobUpload {
             State::Buffering(buffer) => {
                 let buffered = std::mem::take(buffer);
                 let session = open_session(registry)?;
-                let head = RequestHead::new(Method::Patch, session.as_str())
-                    .header("content-type", OCTET_STREAM);
+                let head = Request::new(Method::Patch, session.as_str())
+                    .header("content-type", OCTET_STREAM)
+                    .streamed();
                 let mut exchange = registry.transport.start(head)?;
                 let written = exchange
                     .write(&buffered)
@@ -88,12 +89,12 @@ impl BlobUpload {
             digest: self.hasher.finish(),
         };
         match self.state {
-            State::Buffering(buffer) => push_monolithic(registry, &buffer, blob.digest)?,
+            State::Buffering(buffer) => push_monolithic(registry, buffer, blob.digest)?,
             State::Streaming { exchange, session } => {
                 let response = exchange.finish()?;
                 let response = expect(response, &[202, 204], Method::Patch)?;
                 let session = next_session(&session, &response)?;
-                close_session(registry, &session, blob.digest, b"")?;
+                close_session(registry, &session, blob.digest, Vec::new())?;
             }
         }
         Ok(blob)
@@ -101,7 +102,7 @@ impl BlobUpload {
 }
 
 /// Pushes bytes held in memory: POST, then PUT with the bytes and their digest.
-pub fn push_monolithic(registry: &Registry, bytes: &[u8], digest: Digest) -> Result<()> {
+pub fn push_monolithic(registry: &Registry, bytes: Vec<u8>, digest: Digest) -> Result<()> {
     let session = open_session(registry)?;
     close_session(registry, &session, digest, bytes)
 }
@@ -109,19 +110,19 @@ pub fn push_monolithic(registry: &Registry, bytes: &[u8], digest: Digest) -> Res
 /// POST opens an upload session; the answer's `Location` is where it continues.
 fn open_session(registry: &Registry) -> Result<String> {
     let url = registry.url("blobs/uploads/");
-    let head = RequestHead::new(Method::Post, url.as_str()).header("content-length", "0");
-    let response = expect(registry.send(head, b"")?, &[202], Method::Post)?;
+    let request = Request::new(Method::Post, url.as_str()).header("content-length", "0");
+    let response = expect(registry.send(request)?, &[202], Method::Post)?;
     next_session(&url, &response)
 }
 
 /// PUT `<session>?digest=` with the last bytes closes the session and stores the blob.
-fn close_session(registry: &Registry, session: &str, digest: Digest, bytes: &[u8]) -> Result<()> {
+fn close_session(registry: &Registry, session: &str, digest: Digest, bytes: Vec<u8>) -> Result<()> {
     let separator = if session.contains('?') { '&' } else { '?' };
     let url = format!("{session}{separator}digest={digest}");
-    let head = RequestHead::new(Method::Put, url)
+    let request = Request::new(Method::Put, url)
         .header("content-type", OCTET_STREAM)
-        .header("content-length", bytes.len().to_string());
-    let response = expect(registry.send(head, bytes)?, &[201, 204], Method::Put)?;
+        .bytes(bytes);
+    let response = expect(registry.send(request)?, &[201, 204], Method::Put)?;
     check_digest_header(&response, &digest)
 }
 

@@ -12,7 +12,7 @@ use wasi::http::types::{
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Body, Exchange, Method, RequestHead, Response, Transport};
+use crate::http::{Body, Exchange, Method, Request, RequestBody, Response, Transport};
 
 /// Nanoseconds.
 const CONNECT_TIMEOUT: u64 = 30_000_000_000;
@@ -22,7 +22,7 @@ const BETWEEN_BYTES_TIMEOUT: u64 = 120_000_000_000;
 pub struct WasiTransport;
 
 impl Transport for WasiTransport {
-    fn start(&self, head: RequestHead) -> Result<Box<dyn Exchange>> {
+    fn start(&self, head: Request) -> Result<Box<dyn Exchange>> {
         let (scheme, rest) = head
             .url
             .split_once("://")
@@ -63,11 +63,15 @@ impl Transport for WasiTransport {
         let stream = body
             .write()
             .map_err(|()| Error::protocol("the request body stream was taken twice"))?;
-        Ok(Box::new(WasiExchange {
+        let mut exchange = WasiExchange {
             stream,
             body,
             future,
-        }))
+        };
+        if let RequestBody::Bytes(bytes) = &head.body {
+            exchange.write(bytes)?;
+        }
+        Ok(Box::new(exchange))
     }
 }
 
