@@ -6,11 +6,15 @@ use std::cell::RefCell;
 use crate::bindings::exports::kloset::storage::store::{
     self as wit, Guest, GuestReader, GuestStore, GuestWriter,
 };
-use crate::bindings::kloset::storage::types::{Error as WitError, Kind as WitKind, Mode, Range};
+use crate::bindings::kloset::storage::types::{
+    Error as WitError, Kind as WitKind, LayerStats, Mode, Range,
+};
 use crate::blob_read::{BlobReader, ByteRange};
 use crate::error::{Error, ErrorKind};
 use crate::layout::{Kind, Mac};
+use crate::options::Options;
 use crate::store::{ObjectWriter, Store};
+use crate::wasi_clock::WasiClock;
 use crate::wasi_transport::WasiTransport;
 
 struct Component;
@@ -67,7 +71,10 @@ pub struct StoreResource {
 
 impl GuestStore for StoreResource {
     fn connect(location: String, options: Vec<(String, String)>) -> WitResult<wit::Store> {
-        let store = Store::connect(Box::new(WasiTransport), &location, &options).map_err(to_wit)?;
+        let options = Options::parse(&options).map_err(to_wit)?;
+        let transport = Box::new(WasiTransport::new(options.timeouts));
+        let clock = std::rc::Rc::new(WasiClock::default());
+        let store = Store::connect(transport, clock, &location, &options).map_err(to_wit)?;
         Ok(wit::Store::new(StoreResource { store }))
     }
 
@@ -137,6 +144,15 @@ impl GuestStore for StoreResource {
     fn delete(&self, k: WitKind, mac: Vec<u8>) -> WitResult<()> {
         let (k, mac) = object(k, &mac).map_err(to_wit)?;
         self.store.delete(k, mac).map_err(to_wit)
+    }
+
+    fn stats(&self) -> LayerStats {
+        let s = self.store.stats();
+        LayerStats {
+            retries: s.retries,
+            redirects: s.redirects,
+            credential_renewals: s.credential_renewals,
+        }
     }
 }
 

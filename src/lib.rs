@@ -5,13 +5,19 @@
 //! transport. In the WebAssembly component, `wasi_transport` carries requests over
 //! `wasi:http/outgoing-handler` and `component` exports the WIT `store` interface.
 
+pub mod auth;
 pub mod blob_read;
+pub mod clock;
 pub mod digest;
+pub mod encoding;
 pub mod error;
 pub mod http;
 pub mod layout;
 pub mod location;
+pub mod options;
+pub mod redirect;
 pub mod registry;
+pub mod retry;
 pub mod store;
 pub mod upload;
 
@@ -19,6 +25,8 @@ pub mod upload;
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_clock;
 #[cfg(target_arch = "wasm32")]
 mod wasi_transport;
 

@@ -1,8 +1,8 @@
-//! Where a store lives: `oci://host[:port]/repository/path` plus option keys.
+//! Where a store lives: `oci://host[:port]/repository/path`.
 
 use crate::error::{Error, Result};
 
-/// A parsed store location and its options.
+/// A parsed store location.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     /// `http` or `https`.
@@ -13,11 +13,9 @@ pub struct Location {
     pub repository: String,
 }
 
-/// Option keys a store accepts. Anything else is refused, never ignored.
-const KNOWN_OPTIONS: &[&str] = &["plain_http"];
-
 impl Location {
-    pub fn parse(location: &str, options: &[(String, String)]) -> Result<Location> {
+    /// `plain_http`: `None` for plain HTTP on loopback hosts only.
+    pub fn parse(location: &str, plain_http: Option<bool>) -> Result<Location> {
         let rest = location.strip_prefix("oci://").ok_or_else(|| {
             Error::invalid_config(format!(
                 "location {location:?} must look like oci://host[:port]/repository"
@@ -30,17 +28,6 @@ impl Location {
         let host = host_of(authority)?;
         check_repository(repository)?;
 
-        let mut plain_http = None;
-        for (key, value) in options {
-            if !KNOWN_OPTIONS.contains(&key.as_str()) {
-                return Err(Error::invalid_config(format!(
-                    "unknown option {key:?} (known: {})",
-                    KNOWN_OPTIONS.join(", ")
-                )));
-            }
-            // Only plain_http exists today; its value is a boolean.
-            plain_http = Some(parse_bool(key, value)?);
-        }
         let plain = plain_http.unwrap_or_else(|| is_loopback(host));
         Ok(Location {
             scheme: if plain { "http" } else { "https" },
@@ -52,16 +39,6 @@ impl Location {
     /// `scheme://authority`, the base of every request URL.
     pub fn base_url(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
-    }
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Error::invalid_config(format!(
-            "option {key} must be true or false"
-        ))),
     }
 }
 
@@ -157,49 +134,39 @@ fn check_repository(repository: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn loopback_hosts_default_to_plain_http_and_others_to_https() {
-        let l = Location::parse("oci://127.0.0.1:5000/backups/laptop", &[]).unwrap();
+        let l = Location::parse("oci://127.0.0.1:5000/backups/laptop", None).unwrap();
         assert_eq!(l.base_url(), "http://127.0.0.1:5000");
         assert_eq!(l.repository, "backups/laptop");
         assert_eq!(
-            Location::parse("oci://localhost/a", &[]).unwrap().scheme,
+            Location::parse("oci://localhost/a", None).unwrap().scheme,
             "http"
         );
         assert_eq!(
-            Location::parse("oci://[::1]:5000/a", &[]).unwrap().scheme,
+            Location::parse("oci://[::1]:5000/a", None).unwrap().scheme,
             "http"
         );
         assert_eq!(
-            Location::parse("oci://ghcr.io/org/repo", &[])
+            Location::parse("oci://ghcr.io/org/repo", None)
                 .unwrap()
                 .scheme,
             "https"
         );
         assert_eq!(
-            Location::parse("oci://127.example.com/a", &[])
+            Location::parse("oci://127.example.com/a", None)
                 .unwrap()
                 .scheme,
             "https"
         );
-        let forced = Location::parse(
-            "oci://registry.lan:5000/a",
-            &opts(&[("plain_http", "true")]),
-        );
+        let forced = Location::parse("oci://registry.lan:5000/a", Some(true));
         assert_eq!(forced.unwrap().scheme, "http");
-        let tls = Location::parse("oci://localhost:5000/a", &opts(&[("plain_http", "false")]));
+        let tls = Location::parse("oci://localhost:5000/a", Some(false));
         assert_eq!(tls.unwrap().scheme, "https");
     }
 
     #[test]
-    fn malformed_locations_and_options_are_invalid_config() {
+    fn malformed_locations_are_invalid_config() {
         for bad in [
             "s3://host/repo",
             "oci://host",
@@ -214,16 +181,9 @@ mod tests {
             "oci://ho st/a",
             "oci://::1:5000/a",
         ] {
-            let e = Location::parse(bad, &[]).unwrap_err();
+            let e = Location::parse(bad, None).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig, "{bad}");
         }
-        let e = Location::parse("oci://h/a", &opts(&[("passwrd", "x")])).unwrap_err();
-        assert!(
-            e.message.contains("unknown option \"passwrd\""),
-            "{}",
-            e.message
-        );
-        assert!(Location::parse("oci://h/a", &opts(&[("plain_http", "yes")])).is_err());
-        assert!(Location::parse("oci://h/a-b__c.d/e---f", &[]).is_ok());
+        assert!(Location::parse("oci://h/a-b__c.d/e---f", None).is_ok());
     }
 }

@@ -1,16 +1,21 @@
 //! kloset's Store over one OCI repository, laid out as `layout.rs` describes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::auth::Auth;
 use crate::blob_read::{BlobReader, ByteRange};
+use crate::clock::Clock;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG, EMPTY_CONTENT};
 use crate::location::Location;
+use crate::options::Options;
+use crate::redirect::Redirect;
 use crate::registry::{ManifestPut, Registry};
+use crate::retry::{Retry, RetryLimits};
 use crate::upload::{push_monolithic, BlobUpload};
 
 /// A store config larger than this is refused by `open` (kloset's are a few hundred bytes).
@@ -56,26 +61,59 @@ impl Inner {
     }
 }
 
+/// What the protocol layers have done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    pub retries: u64,
+    pub redirects: u64,
+    pub credential_renewals: u64,
+}
+
 /// One store: one repository of one registry.
 pub struct Store {
     inner: Rc<Inner>,
+    counters: [Rc<Cell<u64>>; 3],
 }
 
 impl Store {
-    /// Parses the location; makes no request.
+    /// Parses the location and stacks the protocol layers over `base`, outermost first:
+    /// retries, redirects, authentication. Makes no request.
     pub fn connect(
-        transport: Box<dyn Transport>,
+        base: Box<dyn Transport>,
+        clock: Rc<dyn Clock>,
         location: &str,
-        options: &[(String, String)],
+        options: &Options,
     ) -> Result<Store> {
-        let location = Location::parse(location, options)?;
-        let registry = Registry::new(transport, location);
+        let location = Location::parse(location, options.plain_http)?;
+        let auth = Auth::new(
+            base,
+            &location.authority,
+            &location.repository,
+            options.credentials.clone(),
+            Rc::clone(&clock),
+        );
+        let renewals = auth.counter();
+        let redirect = Redirect::new(Box::new(auth));
+        let redirects = redirect.counter();
+        let retry = Retry::new(Box::new(redirect), clock, RetryLimits::default());
+        let retries = retry.counter();
+        let registry = Registry::new(Box::new(retry), location);
         Ok(Store {
             inner: Rc::new(Inner {
                 registry,
                 blobs: RefCell::default(),
             }),
+            counters: [retries, redirects, renewals],
         })
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        let [retries, redirects, renewals] = &self.counters;
+        LayerStats {
+            retries: retries.get(),
+            redirects: redirects.get(),
+            credential_renewals: renewals.get(),
+        }
     }
 
     fn location(&self) -> &Location {

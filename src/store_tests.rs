@@ -13,7 +13,8 @@ const LOC: &str = "oci://127.0.0.1:5000/backups/laptop";
 const MAC: Mac = Mac([7; 32]);
 
 fn store(t: &Scripted) -> Store {
-    Store::connect(t.boxed(), LOC, &[]).unwrap()
+    let clock = std::rc::Rc::new(crate::testing::FakeClock::default());
+    Store::connect(t.boxed(), clock, LOC, &crate::options::Options::default()).unwrap()
 }
 
 fn blob_of(bytes: &[u8]) -> BlobRef {
@@ -307,28 +308,80 @@ fn a_missing_location_header_fails_the_put_and_tags_nothing() {
 }
 
 #[test]
-fn server_faults_and_throttling_are_classified() {
-    for (status, body, kind) in [
-        (500, "".to_string(), ErrorKind::Transient),
-        (503, "<html>busy</html>".to_string(), ErrorKind::Transient),
-        (429, oci_error("TOOMANYREQUESTS"), ErrorKind::RateLimited),
-        (401, oci_error("UNAUTHORIZED"), ErrorKind::Unauthorized),
-        (0, "".to_string(), ErrorKind::Transient),
+fn server_faults_and_throttling_are_classified_after_bounded_retries() {
+    let attempts = crate::retry::RetryLimits::default().attempts as usize;
+    for (status, body, kind, tries) in [
+        (500, "".to_string(), ErrorKind::Transient, attempts),
+        (
+            503,
+            "<html>busy</html>".to_string(),
+            ErrorKind::Transient,
+            attempts,
+        ),
+        (
+            429,
+            oci_error("TOOMANYREQUESTS"),
+            ErrorKind::RateLimited,
+            attempts,
+        ),
+        (401, oci_error("UNAUTHORIZED"), ErrorKind::Unauthorized, 1),
+        (0, "".to_string(), ErrorKind::Transient, attempts),
     ] {
         let t = Scripted::default();
-        t.expect(
-            Get,
-            &tag_path(Kind::State, &MAC),
-            Answer::new(status).body(body),
-        );
-        let e = store(&t).get(Kind::State, MAC, None).err().unwrap();
+        for _ in 0..tries {
+            t.expect(
+                Get,
+                &tag_path(Kind::State, &MAC),
+                Answer::new(status).body(body.clone()),
+            );
+        }
+        let s = store(&t);
+        let e = s.get(Kind::State, MAC, None).err().unwrap();
         assert_eq!(e.kind, kind, "{status}");
         assert!(
             e.message.starts_with(&format!("state {}", MAC.hex())),
             "{}",
             e.message
         );
+        assert_eq!(t.remaining(), 0, "{status}: every attempt was made");
+        assert_eq!(s.stats().retries, tries as u64 - 1);
     }
+}
+
+#[test]
+fn a_passing_fault_is_retried_and_retry_after_honoured() {
+    let t = Scripted::default();
+    let clock = std::rc::Rc::new(crate::testing::FakeClock::default());
+    let s = Store::connect(
+        t.boxed(),
+        clock.clone(),
+        LOC,
+        &crate::options::Options::default(),
+    )
+    .unwrap();
+    let bytes = b"state bytes".to_vec();
+    t.expect(Get, &tag_path(Kind::State, &MAC), Answer::new(503));
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        Answer::new(429).header("retry-after", "7"),
+    );
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        manifest_answer(Kind::State, &MAC, &bytes),
+    );
+    t.expect(
+        Get,
+        &format!("/blobs/{}", Digest::of(&bytes)),
+        Answer::new(200).body(bytes.clone()),
+    );
+    let mut r = s.get(Kind::State, MAC, None).unwrap();
+    assert_eq!(read_all(&mut r, 4).unwrap(), bytes);
+    let sleeps = clock.sleeps.borrow().clone();
+    assert_eq!(sleeps.len(), 2);
+    assert_eq!(sleeps[1], std::time::Duration::from_secs(7));
+    assert_eq!(s.stats().retries, 2);
 }
 
 #[test]

@@ -73,7 +73,7 @@ pub struct Scripted {
 }
 
 impl Scripted {
-    /// Expects a request whose URL ends with `url_suffix` (query included).
+    /// Expects a request whose URL contains `url_suffix` (query included).
     pub fn expect(&self, method: Method, url_suffix: &str, answer: Answer) -> &Self {
         self.script
             .borrow_mut()
@@ -105,8 +105,8 @@ impl Transport for Scripted {
             .unwrap_or_else(|| panic!("unexpected request {} {}", head.method.as_str(), head.url));
         assert_eq!(head.method, method, "method of {}", head.url);
         assert!(
-            head.url.ends_with(&suffix),
-            "{} does not end with {suffix}",
+            head.url.contains(&suffix),
+            "{} does not contain {suffix}",
             head.url
         );
         let body = match &head.body {
@@ -186,4 +186,32 @@ pub fn oci_error(code: &str) -> String {
         r#"{{"errors":[{{"code":"{code}","message":"{}","detail":null}}]}}"#,
         code.to_lowercase().replace('_', " ")
     )
+}
+
+/// A clock that never waits: sleeps advance its time and are recorded.
+#[derive(Default)]
+pub struct FakeClock {
+    now: std::cell::Cell<std::time::Duration>,
+    pub sleeps: RefCell<Vec<std::time::Duration>>,
+}
+
+impl FakeClock {
+    pub fn advance(&self, by: std::time::Duration) {
+        self.now.set(self.now.get() + by);
+    }
+}
+
+impl crate::clock::Clock for FakeClock {
+    fn now(&self) -> std::time::Duration {
+        self.now.get()
+    }
+
+    fn sleep(&self, duration: std::time::Duration) {
+        self.sleeps.borrow_mut().push(duration);
+        self.now.set(self.now.get() + duration);
+    }
+
+    fn jitter(&self) -> f64 {
+        0.5
+    }
 }

@@ -13,13 +13,21 @@ use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Body, Exchange, Method, Request, RequestBody, Response, Transport};
+use crate::options::Timeouts;
 
-/// Nanoseconds.
-const CONNECT_TIMEOUT: u64 = 30_000_000_000;
-const FIRST_BYTE_TIMEOUT: u64 = 120_000_000_000;
-const BETWEEN_BYTES_TIMEOUT: u64 = 120_000_000_000;
+pub struct WasiTransport {
+    timeouts: Timeouts,
+}
 
-pub struct WasiTransport;
+impl WasiTransport {
+    pub fn new(timeouts: Timeouts) -> WasiTransport {
+        WasiTransport { timeouts }
+    }
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
 impl Transport for WasiTransport {
     fn start(&self, head: Request) -> Result<Box<dyn Exchange>> {
@@ -55,9 +63,10 @@ impl Transport for WasiTransport {
             .map_err(|()| Error::protocol("the request body was taken twice"))?;
         let options = RequestOptions::new();
         // A host that does not support a timeout keeps its own default.
-        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT));
-        let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT));
+        let _ = options.set_connect_timeout(Some(nanos(self.timeouts.connect)));
+        let _ = options.set_first_byte_timeout(Some(nanos(self.timeouts.first_byte)));
+        let _ = options.set_between_bytes_timeout(Some(nanos(self.timeouts.between_bytes)));
+
         // Hand the request over first: the host buffers only a little of a body it is not sending.
         let future = outgoing_handler::handle(request, Some(options)).map_err(from_error_code)?;
         let stream = body

@@ -1,0 +1,12 @@
+//! Time, for backoff waits and token lifetimes: monotonic time in the component
+//! (`wasi_clock.rs`), a fake that only records in unit tests.
+
+use std::time::Duration;
+
+pub trait Clock {
+    /// Time since an arbitrary fixed point; never goes back.
+    fn now(&self) -> Duration;
+    fn sleep(&self, duration: Duration);
+    /// A number in [0, 1) to spread retry waits; need not be unpredictable.
+    fn jitter(&self) -> f64;
+}

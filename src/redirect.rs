@@ -1,0 +1,201 @@
+//! Following redirects (blob reads are often answered 307 to storage or a CDN).
+//!
+//! - GET and HEAD follow 301, 302, 303, 307 and 308; PUT follows only 307 and 308, which
+//!   keep the method and body (RFC 9110 §15.4). Streamed bodies are never redirected.
+//! - Every header but `Authorization` travels on: `Range` survives. `Authorization` is
+//!   dropped whenever the host changes (the auth layer below adds credentials only for the
+//!   registry itself, so nothing of ours reaches a storage host).
+//! - At most [`MAX_REDIRECTS`] hops; never from https down to http.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::http::{authority_of, send, Exchange, Method, Request, Response, Transport};
+use crate::registry::resolve;
+use crate::retry::Deferred;
+
+pub const MAX_REDIRECTS: usize = 5;
+
+pub struct Redirect(Rc<RedirectLayer>);
+
+pub struct RedirectLayer {
+    inner: Box<dyn Transport>,
+    followed: Rc<Cell<u64>>,
+}
+
+impl Redirect {
+    pub fn new(inner: Box<dyn Transport>) -> Redirect {
+        Redirect(Rc::new(RedirectLayer {
+            inner,
+            followed: Rc::default(),
+        }))
+    }
+
+    /// A counter of the redirects followed so far.
+    pub fn counter(&self) -> Rc<Cell<u64>> {
+        Rc::clone(&self.0.followed)
+    }
+}
+
+impl RedirectLayer {
+    fn send_following(&self, mut request: Request) -> Result<Response> {
+        for _ in 0..=MAX_REDIRECTS {
+            let response = send(self.inner.as_ref(), request.clone())?;
+            if !follows(request.method, response.status) {
+                return Ok(response);
+            }
+            let Some(location) = response.header("location") else {
+                return Ok(response);
+            };
+            let next = resolve(&request.url, location.trim());
+            drop(response);
+            if !(next.starts_with("https://") || next.starts_with("http://")) {
+                return Err(Error::protocol("a redirect to a URL that is not http(s)"));
+            }
+            if request.url.starts_with("https://") && next.starts_with("http://") {
+                return Err(Error::protocol(format!(
+                    "a redirect from https down to plain http ({})",
+                    authority_of(&next)
+                )));
+            }
+            if authority_of(&next) != request.authority() {
+                request.remove_header("authorization");
+            }
+            request.url = next;
+            self.followed.set(self.followed.get() + 1);
+        }
+        Err(Error::protocol(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+}
+
+fn follows(method: Method, status: u16) -> bool {
+    match method {
+        Method::Get | Method::Head => matches!(status, 301 | 302 | 303 | 307 | 308),
+        Method::Put => matches!(status, 307 | 308),
+        _ => false,
+    }
+}
+
+impl Transport for Redirect {
+    fn start(&self, request: Request) -> Result<Box<dyn Exchange>> {
+        if !request.body.is_replayable() {
+            return self.0.inner.start(request);
+        }
+        Ok(Box::new(Deferred {
+            layer: Rc::clone(&self.0),
+            request,
+        }))
+    }
+}
+
+impl Exchange for Deferred<RedirectLayer> {
+    fn write(&mut self, _: &[u8]) -> Result<()> {
+        Err(Error::invalid_argument(
+            "a write to a request whose body is already given",
+        ))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Response> {
+        self.layer.send_following(self.request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::testing::{Answer, Scripted};
+
+    const BLOB: &str = "https://registry.example/v2/r/blobs/sha256:aa";
+
+    fn get(t: &Scripted, request: Request) -> Result<Response> {
+        send(&Redirect::new(t.boxed()), request)
+    }
+
+    #[test]
+    fn range_survives_and_authorization_stays_home() {
+        let t = Scripted::default();
+        t.expect(
+            Method::Get,
+            "/r/blobs/sha256:aa",
+            Answer::new(307).header("location", "/v2/r/blobs/moved"),
+        );
+        t.expect(
+            Method::Get,
+            "/v2/r/blobs/moved",
+            Answer::new(302).header("location", "https://storage.example/obj?sig=1"),
+        );
+        t.expect(
+            Method::Get,
+            "storage.example/obj?sig=1",
+            Answer::new(206).body("xy"),
+        );
+        let request = Request::new(Method::Get, BLOB)
+            .header("range", "bytes=0-1")
+            .header("authorization", "Bearer t");
+        let response = get(&t, request).unwrap();
+        assert_eq!(response.status, 206);
+        let seen = t.seen();
+        assert_eq!(
+            seen[1].header("authorization"),
+            Some("Bearer t"),
+            "same host keeps it"
+        );
+        assert_eq!(
+            seen[2].header("authorization"),
+            None,
+            "another host never gets it"
+        );
+        assert!(seen.iter().all(|s| s.header("range") == Some("bytes=0-1")));
+    }
+
+    #[test]
+    fn endless_redirects_end_in_an_error() {
+        let t = Scripted::default();
+        for _ in 0..=MAX_REDIRECTS {
+            t.expect(Method::Get, "", Answer::new(302).header("location", BLOB));
+        }
+        let e = get(&t, Request::new(Method::Get, BLOB)).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert_eq!(t.remaining(), 0);
+    }
+
+    #[test]
+    fn downgrades_and_odd_methods_are_not_followed() {
+        let t = Scripted::default();
+        t.expect(
+            Method::Get,
+            "",
+            Answer::new(301).header("location", "http://registry.example/x"),
+        );
+        assert_eq!(
+            get(&t, Request::new(Method::Get, BLOB)).err().unwrap().kind,
+            ErrorKind::Protocol
+        );
+        let t = Scripted::default();
+        t.expect(
+            Method::Put,
+            "",
+            Answer::new(302).header("location", "/elsewhere"),
+        );
+        let put = Request::new(Method::Put, BLOB).bytes(b"x".to_vec());
+        assert_eq!(
+            get(&t, put).unwrap().status,
+            302,
+            "a PUT follows only 307 and 308"
+        );
+        let t = Scripted::default();
+        t.expect(
+            Method::Put,
+            "",
+            Answer::new(307).header("location", "/again"),
+        );
+        t.expect(Method::Put, "registry.example/again", Answer::new(201));
+        let put = Request::new(Method::Put, BLOB).bytes(b"body".to_vec());
+        assert_eq!(get(&t, put).unwrap().status, 201);
+        assert_eq!(t.seen()[1].body, b"body");
+    }
+}
