@@ -184,6 +184,17 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Refuses an answer whose headers add up to more than [`HEADERS_LIMIT`] bytes.
+    pub fn check_headers(&self) -> Result<()> {
+        let size: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if size > HEADERS_LIMIT {
+            return Err(Error::protocol(format!(
+                "the answer's headers take {size} bytes, more than {HEADERS_LIMIT}"
+            )));
+        }
+        Ok(())
+    }
+
     /// `Content-Length`, if present; a malformed one is a protocol error.
     pub fn content_length(&self) -> Result<Option<u64>> {
         match self.header("content-length") {
@@ -226,7 +237,11 @@ impl Response {
     }
 }
 
+/// Answers with more header bytes than this are refused.
+pub const HEADERS_LIMIT: usize = 64 << 10;
+
 /// Size of the reads the protocol core makes of a response body.
+
 pub const READ_CHUNK: usize = 1 << 20;
 
 /// Sends a request whose body (if any) is held in memory and waits for the response.

@@ -42,6 +42,7 @@ impl RedirectLayer {
     fn send_following(&self, mut request: Request) -> Result<Response> {
         for _ in 0..=MAX_REDIRECTS {
             let response = send(self.inner.as_ref(), request.clone())?;
+            response.check_headers()?;
             if !follows(request.method, response.status) {
                 return Ok(response);
             }
@@ -150,6 +151,17 @@ mod tests {
             "another host never gets it"
         );
         assert!(seen.iter().all(|s| s.header("range") == Some("bytes=0-1")));
+    }
+
+    #[test]
+    fn oversized_headers_are_refused() {
+        let t = Scripted::default();
+        let huge = format!("/{}", "a".repeat(crate::http::HEADERS_LIMIT));
+        t.expect(Method::Get, "", Answer::new(307).header("location", &huge));
+        let e = get(&t, Request::new(Method::Get, BLOB)).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.contains("headers"), "{}", e.message);
+        assert_eq!(t.seen().len(), 1, "the redirect was not followed");
     }
 
     #[test]

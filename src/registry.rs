@@ -86,6 +86,7 @@ impl Registry {
             .header("content-type", MANIFEST_MEDIA_TYPE)
             .bytes(manifest.to_vec());
         let response = self.send(request)?;
+        response.check_headers()?;
         if response.status == 201 {
             check_digest_header(&response, &Digest::of(manifest))?;
             return Ok(ManifestPut::Stored);
@@ -148,6 +149,7 @@ impl Registry {
 
 /// Passes a response with one of the `ok` statuses; classifies any other.
 pub fn expect(response: Response, ok: &[u16], method: Method) -> Result<Response> {
+    response.check_headers()?;
     if ok.contains(&response.status) {
         return Ok(response);
     }

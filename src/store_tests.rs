@@ -628,3 +628,57 @@ fn a_manifest_without_its_empty_config_blob_pushes_it_once() {
     assert_eq!(w.finish().unwrap(), 1);
     assert_eq!(t.seen()[4].body, b"{}");
 }
+
+#[test]
+fn a_push_whose_session_was_lost_restarts_in_a_new_session() {
+    let t = Scripted::default();
+    let bytes = b"a state".to_vec();
+    let put = format!("digest={}", Digest::of(&bytes));
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u1"),
+    );
+    t.expect(
+        Put,
+        &format!("u1?{put}"),
+        Answer::new(404).body(oci_error("BLOB_UPLOAD_UNKNOWN")),
+    );
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u2"),
+    );
+    t.expect(Put, &format!("u2?{put}"), Answer::new(201));
+    t.expect(Put, &tag_path(Kind::State, &MAC), Answer::new(201));
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(&bytes).unwrap();
+    assert_eq!(w.finish().unwrap(), bytes.len() as u64);
+    assert_eq!(t.seen()[3].body, bytes);
+    assert_eq!(t.remaining(), 0);
+}
+
+#[test]
+fn a_push_that_keeps_failing_tags_nothing() {
+    let t = Scripted::default();
+    for _ in 0..2 {
+        t.expect(
+            Post,
+            "/blobs/uploads/",
+            Answer::new(202).header("location", "u"),
+        );
+        t.expect(
+            Put,
+            "u?digest=",
+            Answer::new(404).body(oci_error("BLOB_UPLOAD_UNKNOWN")),
+        );
+    }
+    let mut w = store(&t).put(Kind::Packfile, MAC);
+    w.write(b"packfile").unwrap();
+    assert_eq!(
+        w.finish().unwrap_err().kind,
+        ErrorKind::Transient,
+        "a put is never not-found"
+    );
+    assert_eq!(t.remaining(), 0, "no manifest was pushed");
+}

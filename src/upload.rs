@@ -11,7 +11,10 @@
 //! carry state such as `_state`); it is never rebuilt.
 
 use crate::digest::{Digest, Hasher};
-use crate::error::{Error, Result};
+use std::rc::Rc;
+
+use crate::error::{Error, ErrorKind, Result};
+
 use crate::http::{Exchange, Method, Request, Response};
 use crate::layout::BlobRef;
 use crate::registry::{check_digest_header, expect, resolve, Registry};
@@ -92,9 +95,11 @@ impl BlobUpload {
             State::Buffering(buffer) => push_monolithic(registry, buffer, blob.digest)?,
             State::Streaming { exchange, session } => {
                 let response = exchange.finish()?;
-                let response = expect(response, &[202, 204], Method::Patch)?;
+                let response =
+                    expect(response, &[202, 204], Method::Patch).map_err(session_lost)?;
                 let session = next_session(&session, &response)?;
-                close_session(registry, &session, blob.digest, Vec::new())?;
+                close_session(registry, &session, blob.digest, Rc::default())
+                    .map_err(session_lost)?;
             }
         }
         Ok(blob)
@@ -102,9 +107,33 @@ impl BlobUpload {
 }
 
 /// Pushes bytes held in memory: POST, then PUT with the bytes and their digest.
+///
+/// Where the registry no longer knows the session when it is closed (a PUT sent again after
+/// a dropped connection finds its session already used, or a session that expired), the push
+/// restarts once in a new session: nothing is tagged until the blob is stored whole.
 pub fn push_monolithic(registry: &Registry, bytes: Vec<u8>, digest: Digest) -> Result<()> {
-    let session = open_session(registry)?;
-    close_session(registry, &session, digest, bytes)
+    let bytes = Rc::new(bytes);
+    let mut result = Ok(());
+    for _ in 0..2 {
+        let session = open_session(registry)?;
+        result = close_session(registry, &session, digest, Rc::clone(&bytes));
+        match &result {
+            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            _ => return result,
+        }
+    }
+    result.map_err(session_lost)
+}
+
+/// A put is never "not found": a session the registry lost is a fault that may pass.
+fn session_lost(e: Error) -> Error {
+    match e.kind {
+        ErrorKind::NotFound => Error::new(
+            ErrorKind::Transient,
+            format!("the registry lost the upload session ({})", e.message),
+        ),
+        _ => e,
+    }
 }
 
 /// POST opens an upload session; the answer's `Location` is where it continues.
@@ -116,7 +145,12 @@ fn open_session(registry: &Registry) -> Result<String> {
 }
 
 /// PUT `<session>?digest=` with the last bytes closes the session and stores the blob.
-fn close_session(registry: &Registry, session: &str, digest: Digest, bytes: Vec<u8>) -> Result<()> {
+fn close_session(
+    registry: &Registry,
+    session: &str,
+    digest: Digest,
+    bytes: Rc<Vec<u8>>,
+) -> Result<()> {
     let separator = if session.contains('?') { '&' } else { '?' };
     let url = format!("{session}{separator}digest={digest}");
     let request = Request::new(Method::Put, url)

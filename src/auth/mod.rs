@@ -180,6 +180,7 @@ impl AuthLayer {
         let mut first = request.clone();
         self.authorize(&mut first)?;
         let response = send(self.inner.as_ref(), first)?;
+        response.check_headers()?;
         if response.status != 401 || request.authority() != self.registry {
             return Ok(response);
         }
