@@ -24,7 +24,7 @@ const CONFIG_LIMIT: u64 = 16 << 20;
 const CACHE_MAX: usize = 1 << 20;
 
 struct Inner {
-    registry: Registry,
+    registry: Rc<Registry>,
     /// kind+MAC -> blob, for immutable kinds only, learned from put and get: a range read of
     /// a known object then costs one request.
     blobs: RefCell<HashMap<(Kind, Mac), BlobRef>>,
@@ -97,7 +97,7 @@ impl Store {
         let redirects = redirect.counter();
         let retry = Retry::new(Box::new(redirect), clock, RetryLimits::default());
         let retries = retry.counter();
-        let registry = Registry::new(Box::new(retry), location);
+        let registry = Rc::new(Registry::new(Box::new(retry), location));
         Ok(Store {
             inner: Rc::new(Inner {
                 registry,
@@ -186,7 +186,8 @@ impl Store {
                 blob.size
             ))));
         }
-        let mut reader = BlobReader::open(&self.inner.registry, blob, None).map_err(context)?;
+        let mut reader =
+            BlobReader::open(Rc::clone(&self.inner.registry), blob, None).map_err(context)?;
         let mut config = Vec::with_capacity(blob.size as usize);
         loop {
             let chunk = reader.read(crate::http::READ_CHUNK).map_err(context)?;
@@ -245,7 +246,7 @@ impl Store {
                 ));
             }
         }
-        BlobReader::open(&self.inner.registry, blob, range).map_err(|e| {
+        BlobReader::open(Rc::clone(&self.inner.registry), blob, range).map_err(|e| {
             if e.kind == ErrorKind::NotFound {
                 // The blob went away (deleted and garbage-collected): forget it.
                 self.inner.blobs.borrow_mut().remove(&(kind, mac));

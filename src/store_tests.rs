@@ -682,3 +682,95 @@ fn a_push_that_keeps_failing_tags_nothing() {
     );
     assert_eq!(t.remaining(), 0, "no manifest was pushed");
 }
+
+#[test]
+fn a_read_whose_connection_breaks_resumes_where_it_stopped() {
+    let bytes: Vec<u8> = (0..100u8).collect();
+    let digest = Digest::of(&bytes);
+    // A whole read: 40 bytes, a break, then the rest by range; the digest covers it all.
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &tag_path(Kind::Packfile, &MAC),
+        manifest_answer(Kind::Packfile, &MAC, &bytes),
+    );
+    t.expect(
+        Get,
+        &format!("/blobs/{digest}"),
+        Answer::new(200).body(bytes.clone()).breaking_after(40),
+    );
+    let rest = Answer::new(206)
+        .header("content-range", "bytes 40-99/100")
+        .body(&bytes[40..]);
+    t.expect(Get, &format!("/blobs/{digest}"), rest.breaking_after(30));
+    let last = Answer::new(206)
+        .header("content-range", "bytes 70-99/100")
+        .body(&bytes[70..]);
+    t.expect(Get, &format!("/blobs/{digest}"), last);
+    let mut r = store(&t).get(Kind::Packfile, MAC, None).unwrap();
+    assert_eq!(read_all(&mut r, 16).unwrap(), bytes);
+    let seen = t.seen();
+    assert_eq!(seen[1].header("range"), None);
+    assert_eq!(seen[2].header("range"), Some("bytes=40-99"));
+    assert_eq!(seen[3].header("range"), Some("bytes=70-99"));
+
+    // A range read resumes inside its range; a registry that answers 200 is sliced again.
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &tag_path(Kind::Packfile, &MAC),
+        manifest_answer(Kind::Packfile, &MAC, &bytes),
+    );
+    let first = Answer::new(206)
+        .header("content-range", "bytes 10-59/100")
+        .body(&bytes[10..60]);
+    t.expect(Get, &format!("/blobs/{digest}"), first.breaking_after(5));
+    t.expect(
+        Get,
+        &format!("/blobs/{digest}"),
+        Answer::new(200).body(bytes.clone()),
+    );
+    let mut r = store(&t)
+        .get(
+            Kind::Packfile,
+            MAC,
+            Some(ByteRange {
+                offset: 10,
+                length: 50,
+            }),
+        )
+        .unwrap();
+    assert_eq!(read_all(&mut r, 7).unwrap(), &bytes[10..60]);
+    assert_eq!(t.seen()[2].header("range"), Some("bytes=15-59"));
+}
+
+#[test]
+fn a_read_that_keeps_breaking_ends_in_a_transient_error() {
+    let bytes = vec![9u8; 64];
+    let digest = Digest::of(&bytes);
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        manifest_answer(Kind::State, &MAC, &bytes),
+    );
+    t.expect(
+        Get,
+        &format!("/blobs/{digest}"),
+        Answer::new(200).body(bytes.clone()).breaking_after(0),
+    );
+    for _ in 0..crate::blob_read::MAX_RESUMES {
+        // Nothing was passed on yet: the whole blob is asked for again.
+        let again = Answer::new(200).body(bytes.clone());
+        t.expect(Get, &format!("/blobs/{digest}"), again.breaking_after(0));
+    }
+
+    let mut r = store(&t).get(Kind::State, MAC, None).unwrap();
+    assert_eq!(read_all(&mut r, 16).unwrap_err().kind, ErrorKind::Transient);
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(
+        r.read(16).unwrap_err().kind,
+        ErrorKind::Transient,
+        "the error stays"
+    );
+}

@@ -17,6 +17,8 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// Deliver the body in chunks of at most this size.
     pub chunk: usize,
+    /// Break the connection (a transient error) after this many body bytes.
+    pub break_after: Option<usize>,
 }
 
 impl Answer {
@@ -26,6 +28,7 @@ impl Answer {
             headers: Vec::new(),
             body: Vec::new(),
             chunk: usize::MAX,
+            break_after: None,
         }
     }
 
@@ -42,6 +45,11 @@ impl Answer {
 
     pub fn chunked(mut self, chunk: usize) -> Answer {
         self.chunk = chunk;
+        self
+    }
+
+    pub fn breaking_after(mut self, bytes: usize) -> Answer {
+        self.break_after = Some(bytes);
         self
     }
 }
@@ -160,6 +168,7 @@ impl Exchange for ScriptedExchange {
                 bytes: answer.body,
                 at: 0,
                 chunk: answer.chunk,
+                break_after: answer.break_after,
             }),
         })
     }
@@ -169,11 +178,21 @@ struct ChunkedBody {
     bytes: Vec<u8>,
     at: usize,
     chunk: usize,
+    break_after: Option<usize>,
 }
 
 impl Body for ChunkedBody {
     fn read(&mut self, max: usize) -> Result<Vec<u8>> {
-        let n = max.min(self.chunk).min(self.bytes.len() - self.at);
+        let mut n = max.min(self.chunk).min(self.bytes.len() - self.at);
+        if let Some(limit) = self.break_after {
+            if self.at >= limit {
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    "connection reset mid-body (scripted)",
+                ));
+            }
+            n = n.min(limit - self.at);
+        }
         let out = self.bytes[self.at..self.at + n].to_vec();
         self.at += n;
         Ok(out)
