@@ -4,13 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
 use crate::bindings;
+use crate::compile_cache::{cache_dir_from_env, load_component, CacheOutcome};
 use crate::error::{flatten, StoreError};
 use crate::hooks::RegistryHooks;
 use crate::location::AllowedAuthority;
+use crate::pool::ConnectionPool;
 use crate::state::HostState;
 use crate::stats::RequestCounters;
 use crate::store::Store;
@@ -44,6 +46,8 @@ struct Inner {
     engine: Engine,
     pre: bindings::BackendPre<HostState>,
     path: PathBuf,
+    pool: ConnectionPool,
+    cache: CacheOutcome,
 }
 
 impl Backend {
@@ -52,8 +56,18 @@ impl Backend {
         Backend::load(default_component_path())
     }
 
-    /// Compiles and links the component at `path`.
+    /// Compiles and links the component at `path`, through the compiled-component cache
+    /// the environment names (`KLOSET_OCI_CACHE_DIR`, see [`crate::compile_cache`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Backend, StoreError> {
+        Backend::load_with_cache(path, cache_dir_from_env().as_deref())
+    }
+
+    /// Compiles and links the component at `path`, through the compiled-component cache in
+    /// `cache_dir` (none: always compile).
+    pub fn load_with_cache(
+        path: impl AsRef<Path>,
+        cache_dir: Option<&Path>,
+    ) -> Result<Backend, StoreError> {
         let path = path.as_ref();
         if !path.is_file() {
             return Err(StoreError::host(format!(
@@ -66,8 +80,9 @@ impl Backend {
         let engine = Engine::new(&config)
             .map_err(|e| StoreError::from_wasmtime("cannot create the wasmtime engine", e))?;
         let context = format!("cannot load component {}", path.display());
-        let component = Component::from_file(&engine, path)
-            .map_err(|e| StoreError::from_wasmtime(&context, e))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| StoreError::host(format!("{context}: {e}")))?;
+        let (component, cache) = load_component(&engine, path, &bytes, cache_dir)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| StoreError::from_wasmtime("cannot link wasi", e))?;
@@ -83,6 +98,8 @@ impl Backend {
                 engine,
                 pre,
                 path: path.to_path_buf(),
+                pool: ConnectionPool::new(),
+                cache,
             }),
         })
     }
@@ -90,6 +107,16 @@ impl Backend {
     /// The file the component was loaded from.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether the compiled component came from the cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.inner.cache
+    }
+
+    /// The keep-alive connections every store of this backend shares.
+    pub fn pool(&self) -> &ConnectionPool {
+        &self.inner.pool
     }
 
     /// A new instance connected to the store at `location` (`oci://host[:port]/repo`),
@@ -102,8 +129,9 @@ impl Backend {
     ) -> Result<Store, StoreError> {
         let allowed = AllowedAuthority::from_location(location)?;
         let counters = Arc::new(RequestCounters::default());
-        let hooks = RegistryHooks::new(allowed, counters.clone());
+        let hooks = RegistryHooks::with_pool(allowed, counters.clone(), self.inner.pool.clone());
         let mut store = wasmtime::Store::new(&self.inner.engine, HostState::new(hooks));
+        store.limiter(|state| state.memory_peak());
         let instance = self
             .inner
             .pre

@@ -1,5 +1,7 @@
 //! The outgoing-HTTP policy of a store's component: requests may reach only the registry
-//! named by the location; every request is counted; then `default_send_request` sends it.
+//! named by the location; every request is counted; then a plain-HTTP request goes out on a
+//! keep-alive connection of the backend's [`ConnectionPool`], and an https one through
+//! `default_send_request` (a new TLS connection per request).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::location::AllowedAuthority;
+use crate::pool::ConnectionPool;
 use crate::stats::RequestCounters;
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
@@ -18,11 +21,27 @@ type SendFuture =
 pub struct RegistryHooks {
     allowed: AllowedAuthority,
     counters: Arc<RequestCounters>,
+    pool: ConnectionPool,
 }
 
 impl RegistryHooks {
+    /// Hooks with a pool of their own.
+    #[cfg(test)]
     pub fn new(allowed: AllowedAuthority, counters: Arc<RequestCounters>) -> Self {
-        RegistryHooks { allowed, counters }
+        RegistryHooks::with_pool(allowed, counters, ConnectionPool::new())
+    }
+
+    /// Hooks that share `pool` (the backend's) with other stores.
+    pub fn with_pool(
+        allowed: AllowedAuthority,
+        counters: Arc<RequestCounters>,
+        pool: ConnectionPool,
+    ) -> Self {
+        RegistryHooks {
+            allowed,
+            counters,
+            pool,
+        }
     }
 }
 
@@ -50,8 +69,16 @@ impl WasiHttpHooks for RegistryHooks {
             })
             .boxed_unsync()
         });
+        let pool = self.pool.clone();
+        let plain = request.uri().scheme() == Some(&http::uri::Scheme::HTTP);
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let (response, io) = if plain {
+                pool.send(request, options).await?
+            } else {
+                let (response, io) =
+                    wasmtime_wasi_http::default_send_request(request, options).await?;
+                (response.map(|b| b.boxed_unsync()), Box::new(io) as IoFuture)
+            };
             let response = response.map(move |body| {
                 body.map_frame(move |frame| {
                     if let Some(data) = frame.data_ref() {
@@ -61,7 +88,7 @@ impl WasiHttpHooks for RegistryHooks {
                 })
                 .boxed_unsync()
             });
-            Ok((response, Box::new(io) as IoFuture))
+            Ok((response, io))
         })
     }
 }

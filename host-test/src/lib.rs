@@ -4,9 +4,12 @@
 
 mod backend;
 mod bindings;
+pub mod compile_cache;
 mod error;
 mod hooks;
+pub mod local_registry;
 mod location;
+mod pool;
 mod state;
 mod stats;
 mod store;
@@ -15,6 +18,7 @@ mod types;
 pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
 pub use error::{ErrorKind, StoreError};
 pub use location::AllowedAuthority;
+pub use pool::{ConnectionPool, PoolStats};
 pub use stats::RequestStats;
 pub use store::{Store, CHUNK_SIZE};
 pub use types::{mac_hex, parse_mac, ByteRange, Kind, Mac, Mode};

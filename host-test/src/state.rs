@@ -12,6 +12,35 @@ pub struct HostState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: RegistryHooks,
+    memory: MemoryPeak,
+}
+
+/// Records the largest linear memory the instance asked for (wasmtime asks the limiter at
+/// instantiation and at every `memory.grow`); grants everything, as the default does.
+#[derive(Default)]
+pub struct MemoryPeak {
+    pub largest: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryPeak {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.largest = self.largest.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl HostState {
@@ -27,7 +56,17 @@ impl HostState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks,
+            memory: MemoryPeak::default(),
         }
+    }
+
+    pub fn memory_peak(&mut self) -> &mut MemoryPeak {
+        &mut self.memory
+    }
+
+    /// The largest linear memory of the instance so far, in bytes.
+    pub fn largest_memory(&self) -> usize {
+        self.memory.largest
     }
 }
 

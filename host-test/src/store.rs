@@ -44,6 +44,12 @@ impl Store {
         self.counters.snapshot()
     }
 
+    /// The largest linear memory of this store's component instance so far, in bytes (a
+    /// linear memory never shrinks: this is also its current size).
+    pub fn linear_memory(&self) -> usize {
+        self.store.data().largest_memory()
+    }
+
     /// Initialises a new store holding `config`; `AlreadyExists` where one exists.
     pub async fn create(&mut self, config: &[u8]) -> Result<(), StoreError> {
         let api = self.instance.kloset_storage_store().store();

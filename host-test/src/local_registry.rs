@@ -1,0 +1,245 @@
+//! A throwaway distribution registry (`docker-registry serve`, Debian's distribution 2.8) on
+//! a free loopback port, with its storage in a temporary directory: for the test suites and
+//! `kloset-oci bench`.
+//!
+//! The registry runs under a small `sh` wrapper that holds a pipe from this process: when the
+//! process ends, even without running destructors, the pipe closes and the wrapper kills the
+//! registry and removes its directory.
+
+use std::fmt;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+/// Environment variable naming the registry program (default: `docker-registry` on PATH).
+pub const REGISTRY_BIN_ENV: &str = "KLOSET_OCI_REGISTRY_BIN";
+
+fn registry_program() -> String {
+    std::env::var(REGISTRY_BIN_ENV).unwrap_or_else(|_| "docker-registry".to_string())
+}
+
+/// Kills the registry when its stdin gets a line (`stop`) or closes; on close, this process
+/// is gone: remove the data directory too. $1 program, $2 config, $3 directory.
+const WRAPPER: &str = r#"
+"$1" serve "$2" >>"$3/registry.log" 2>&1 &
+pid=$!
+if read -r line; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+else
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -rf -- "$3"
+fi
+"#;
+
+const READY_TRIES: u32 = 100;
+const READY_PAUSE: Duration = Duration::from_millis(50);
+
+/// Why a local registry could not be started or used.
+#[derive(Debug)]
+pub struct RegistryError(pub String);
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+fn io_error(doing: &str) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
+    move |e| RegistryError(format!("cannot {doing}: {e}"))
+}
+
+pub struct LocalRegistry {
+    port: u16,
+    dir: TempDir,
+    config: PathBuf,
+    running: Option<(Child, ChildStdin)>,
+}
+
+impl LocalRegistry {
+    /// Starts a registry with deletes enabled on a free loopback port; its YAML config gets
+    /// `extra` appended (top-level sections such as `auth:`).
+    pub fn start_with_config(extra: &str) -> Result<LocalRegistry, RegistryError> {
+        let dir = tempfile::Builder::new()
+            .prefix("kloset-oci-registry-")
+            .tempdir()
+            .map_err(io_error("create a temporary directory for the registry"))?;
+        let port = free_loopback_port()?;
+        let data = dir.path().join("data");
+        fs::create_dir(&data).map_err(io_error("create the registry data directory"))?;
+        let config = dir.path().join("config.yml");
+        let yaml = format!(
+            "version: 0.1\n\
+             log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: kloset-oci-test-secret\n{extra}",
+            data = data.display(),
+        );
+        fs::write(&config, yaml).map_err(io_error("write the registry config"))?;
+        let mut registry = LocalRegistry {
+            port,
+            dir,
+            config,
+            running: None,
+        };
+        registry.start()?;
+        Ok(registry)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the registry (again) on the same port and directory; waits until it answers.
+    pub fn start(&mut self) -> Result<(), RegistryError> {
+        if self.running.is_some() {
+            return Err(RegistryError("the registry is already running".into()));
+        }
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(WRAPPER)
+            .arg("kloset-oci-registry")
+            .arg(registry_program())
+            .arg(&self.config)
+            .arg(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(io_error("start sh for the registry"))?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        self.running = Some((child, stdin));
+        self.wait_until_ready()
+    }
+
+    /// Kills the registry and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some((mut child, mut stdin)) = self.running.take() {
+            let _ = stdin.write_all(b"stop\n");
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+
+    /// Runs `garbage-collect --delete-untagged` on the stopped registry; returns its output.
+    pub fn garbage_collect(&self) -> Result<String, RegistryError> {
+        if self.running.is_some() {
+            return Err(RegistryError(
+                "stop the registry before collecting garbage".into(),
+            ));
+        }
+        let out = Command::new(registry_program())
+            .arg("garbage-collect")
+            .arg("--delete-untagged")
+            .arg(&self.config)
+            .output()
+            .map_err(io_error("run docker-registry garbage-collect"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            return Err(RegistryError(format!(
+                "garbage-collect failed ({}):\n{}",
+                out.status,
+                tail(&text)
+            )));
+        }
+        Ok(text)
+    }
+
+    /// How many blobs the registry keeps on disk (`.../blobs/sha256/<xx>/<digest>/data`).
+    pub fn blob_count(&self) -> usize {
+        let root = self.dir.path().join("data/docker/registry/v2/blobs/sha256");
+        let Ok(prefixes) = fs::read_dir(&root) else {
+            return 0;
+        };
+        prefixes
+            .flatten()
+            .filter_map(|prefix| fs::read_dir(prefix.path()).ok())
+            .flat_map(|blobs| blobs.flatten())
+            .filter(|blob| blob.path().join("data").is_file())
+            .count()
+    }
+
+    /// The last lines of the registry's log.
+    pub fn log_tail(&self) -> String {
+        let log = fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+        tail(&log)
+    }
+
+    fn wait_until_ready(&mut self) -> Result<(), RegistryError> {
+        for _ in 0..READY_TRIES {
+            if answers_v2(self.port) {
+                return Ok(());
+            }
+            if let Some((child, _)) = self.running.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.running = None;
+                    return Err(RegistryError(format!(
+                        "the registry exited ({status}):\n{}",
+                        self.log_tail()
+                    )));
+                }
+            }
+            std::thread::sleep(READY_PAUSE);
+        }
+        let log = self.log_tail();
+        self.stop();
+        Err(RegistryError(format!(
+            "the registry on port {} did not answer GET /v2/ (is {} installed?):\n{log}",
+            self.port,
+            registry_program()
+        )))
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A port nothing listens on right now: bind port 0 on loopback, read it, let it go.
+fn free_loopback_port() -> Result<u16, RegistryError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io_error("bind a loopback port"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io_error("read the bound port"))?;
+    Ok(addr.port())
+}
+
+/// Whether `GET /v2/` gets an HTTP answer (any status: auth setups answer 401).
+fn answers_v2(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request =
+        format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}

@@ -1,0 +1,202 @@
+//! The catalogue: create, open, list and delete.
+
+use super::*;
+
+#[test]
+fn missing_objects_are_not_found() {
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &tag_path(Kind::Lock, &MAC),
+        Answer::new(404).body(oci_error("MANIFEST_UNKNOWN")),
+    );
+    t.expect(
+        Get,
+        &tag_path(Kind::Lock, &MAC),
+        Answer::new(404).body(oci_error("NAME_UNKNOWN")),
+    );
+    let s = store(&t);
+    assert_eq!(
+        s.get(Kind::Lock, MAC, None).err().unwrap().kind,
+        ErrorKind::NotFound
+    );
+    let e = s.delete(Kind::Lock, MAC).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(
+        e.to_string(),
+        format!("not found: lock {}: no such object", MAC.hex())
+    );
+}
+
+#[test]
+fn delete_removes_only_this_objects_manifest() {
+    let t = Scripted::default();
+    let manifest = layout::object_manifest(Kind::State, &MAC, blob_of(b"x"));
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        Answer::new(200).body(manifest.clone()),
+    );
+    t.expect(
+        Delete,
+        &format!("/manifests/{}", Digest::of(&manifest)),
+        Answer::new(202),
+    );
+    store(&t).delete(Kind::State, MAC).unwrap();
+    // A tag that points at another object's manifest is never deleted through.
+    let t = Scripted::default();
+    let other = layout::object_manifest(Kind::State, &Mac([9; 32]), blob_of(b"x"));
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        Answer::new(200).body(other),
+    );
+    assert_eq!(
+        store(&t).delete(Kind::State, MAC).unwrap_err().kind,
+        ErrorKind::Protocol
+    );
+    assert_eq!(t.seen().len(), 1);
+    // Deletes switched off.
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &tag_path(Kind::State, &MAC),
+        Answer::new(200).body(manifest.clone()),
+    );
+    t.expect(Delete, "", Answer::new(405).body(oci_error("UNSUPPORTED")));
+    assert_eq!(
+        store(&t).delete(Kind::State, MAC).unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
+}
+
+#[test]
+fn list_takes_null_unsorted_and_paginated_tags() {
+    let a = layout::tag(Kind::Packfile, &Mac([2; 32]));
+    let b = layout::tag(Kind::Packfile, &Mac([1; 32]));
+    let lock = layout::tag(Kind::Lock, &MAC);
+    let t = Scripted::default();
+    let page1 = format!(r#"{{"name":"backups/laptop","tags":["{a}","latest","{CONFIG_TAG}"]}}"#);
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        Answer::new(200)
+            .header(
+                "link",
+                "</v2/backups/laptop/tags/list?n=1000&last=x>; rel=\"next\"",
+            )
+            .body(page1),
+    );
+    t.expect(
+        Get,
+        "/tags/list?n=1000&last=x",
+        Answer::new(200).body(format!(r#"{{"tags":["{lock}","{b}","{a}"]}}"#)),
+    );
+    let macs = store(&t).list(Kind::Packfile).unwrap();
+    assert_eq!(macs, vec![Mac([1; 32]), Mac([2; 32])]);
+
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        Answer::new(200).body(r#"{"name":"backups/laptop","tags":null}"#),
+    );
+    assert_eq!(
+        store(&t).list(Kind::Packfile).unwrap_err().kind,
+        ErrorKind::NotFound,
+        "no config tag: no store"
+    );
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        Answer::new(404).body(oci_error("NAME_UNKNOWN")),
+    );
+    assert_eq!(
+        store(&t).list(Kind::Lock).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        Answer::new(200)
+            .header("link", "<list?n=1000>; rel=\"next\"")
+            .body("{\"tags\":[]}"),
+    );
+    assert_eq!(
+        store(&t).list(Kind::Lock).unwrap_err().kind,
+        ErrorKind::Protocol,
+        "a self-link ends"
+    );
+}
+
+#[test]
+fn create_refuses_an_existing_store_and_open_returns_the_config() {
+    let config = b"_KLOSET_config".to_vec();
+    let manifest = layout::config_manifest(blob_of(&config));
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &format!("/manifests/{CONFIG_TAG}"),
+        Answer::new(200).body(manifest.clone()),
+    );
+    assert_eq!(
+        store(&t).create(b"other").unwrap_err().kind,
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(t.seen().len(), 1, "nothing was written");
+
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &format!("/manifests/{CONFIG_TAG}"),
+        Answer::new(200).body(manifest),
+    );
+    t.expect(
+        Get,
+        &format!("/blobs/{}", Digest::of(&config)),
+        Answer::new(200).body(config.clone()),
+    );
+    assert_eq!(store(&t).open().unwrap(), config);
+
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        &format!("/manifests/{CONFIG_TAG}"),
+        Answer::new(404).body(oci_error("NAME_UNKNOWN")),
+    );
+    let e = store(&t).open().unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (
+            ErrorKind::NotFound,
+            "no store at oci://127.0.0.1:5000/backups/laptop"
+        )
+    );
+}
+
+#[test]
+fn create_uploads_the_empty_config_blob_then_the_config() {
+    let t = Scripted::default();
+    t.expect(Get, &format!("/manifests/{CONFIG_TAG}"), Answer::new(404));
+    for digest in [Digest::of(b"{}"), Digest::of(b"cfg")] {
+        t.expect(
+            Post,
+            "/blobs/uploads/",
+            Answer::new(202).header(
+                "location",
+                "http://127.0.0.1:5000/v2/backups/laptop/blobs/uploads/u",
+            ),
+        );
+        t.expect(
+            Put,
+            &format!("/uploads/u?digest={digest}"),
+            Answer::new(201).header("docker-content-digest", &digest.to_string()),
+        );
+    }
+    t.expect(Put, &format!("/manifests/{CONFIG_TAG}"), Answer::new(201));
+    store(&t).create(b"cfg").unwrap();
+    assert_eq!(t.seen()[4].body, b"cfg");
+    assert_eq!(t.remaining(), 0);
+}

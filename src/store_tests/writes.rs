@@ -1,0 +1,154 @@
+//! Writes: upload sessions, streaming, and pushes that go wrong.
+
+use super::*;
+
+#[test]
+fn a_large_put_streams_through_one_patch() {
+    let t = Scripted::default();
+    let s = store(&t);
+    let bytes: Vec<u8> = (0..STREAM_THRESHOLD + 1000)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u1"),
+    );
+    t.expect(
+        Patch,
+        "/blobs/uploads/u1",
+        Answer::new(202).header("location", "/v2/backups/laptop/blobs/uploads/u1?_state=2"),
+    );
+    t.expect(
+        Put,
+        &format!("/u1?_state=2&digest={}", Digest::of(&bytes)),
+        Answer::new(201),
+    );
+    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    let mut w = s.put(Kind::Lock, MAC);
+    for chunk in bytes.chunks(1 << 20) {
+        w.write(chunk).unwrap();
+    }
+    assert_eq!(w.finish().unwrap(), bytes.len() as u64);
+    let seen = t.seen();
+    assert_eq!(seen[1].body, bytes);
+    assert_eq!(seen[1].header("content-length"), None, "the PATCH streams");
+    assert!(seen[2].body.is_empty());
+    assert_eq!(
+        seen[3].header("content-type"),
+        Some(layout::MANIFEST_MEDIA_TYPE)
+    );
+}
+
+#[test]
+fn a_missing_location_header_fails_the_put_and_tags_nothing() {
+    let t = Scripted::default();
+    t.expect(Post, "/blobs/uploads/", Answer::new(202));
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(b"state").unwrap();
+    let e = w.finish().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol);
+    assert!(e.message.contains("Location"), "{}", e.message);
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(t.seen().len(), 1, "no manifest was put");
+}
+
+#[test]
+fn a_stored_digest_other_than_ours_is_refused() {
+    let t = Scripted::default();
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u"),
+    );
+    t.expect(
+        Put,
+        "",
+        Answer::new(201).header("docker-content-digest", &Digest::of(b"other").to_string()),
+    );
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(b"mine").unwrap();
+    assert_eq!(w.finish().unwrap_err().kind, ErrorKind::Protocol);
+}
+
+#[test]
+fn a_manifest_without_its_empty_config_blob_pushes_it_once() {
+    let t = Scripted::default();
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u"),
+    );
+    t.expect(Put, "", Answer::new(201));
+    let unknown = Answer::new(400).body(oci_error("MANIFEST_BLOB_UNKNOWN"));
+    t.expect(Put, &tag_path(Kind::State, &MAC), unknown);
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u"),
+    );
+    t.expect(
+        Put,
+        &format!("?digest={}", Digest::of(b"{}")),
+        Answer::new(201),
+    );
+    t.expect(Put, &tag_path(Kind::State, &MAC), Answer::new(201));
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(b"s").unwrap();
+    assert_eq!(w.finish().unwrap(), 1);
+    assert_eq!(t.seen()[4].body, b"{}");
+}
+
+#[test]
+fn a_push_whose_session_was_lost_restarts_in_a_new_session() {
+    let t = Scripted::default();
+    let bytes = b"a state".to_vec();
+    let put = format!("digest={}", Digest::of(&bytes));
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u1"),
+    );
+    t.expect(
+        Put,
+        &format!("u1?{put}"),
+        Answer::new(404).body(oci_error("BLOB_UPLOAD_UNKNOWN")),
+    );
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u2"),
+    );
+    t.expect(Put, &format!("u2?{put}"), Answer::new(201));
+    t.expect(Put, &tag_path(Kind::State, &MAC), Answer::new(201));
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(&bytes).unwrap();
+    assert_eq!(w.finish().unwrap(), bytes.len() as u64);
+    assert_eq!(t.seen()[3].body, bytes);
+    assert_eq!(t.remaining(), 0);
+}
+
+#[test]
+fn a_push_that_keeps_failing_tags_nothing() {
+    let t = Scripted::default();
+    for _ in 0..2 {
+        t.expect(
+            Post,
+            "/blobs/uploads/",
+            Answer::new(202).header("location", "u"),
+        );
+        t.expect(
+            Put,
+            "u?digest=",
+            Answer::new(404).body(oci_error("BLOB_UPLOAD_UNKNOWN")),
+        );
+    }
+    let mut w = store(&t).put(Kind::Packfile, MAC);
+    w.write(b"packfile").unwrap();
+    assert_eq!(
+        w.finish().unwrap_err().kind,
+        ErrorKind::Transient,
+        "a put is never not-found"
+    );
+    assert_eq!(t.remaining(), 0, "no manifest was pushed");
+}
