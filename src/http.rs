@@ -252,3 +252,50 @@ pub fn send(transport: &dyn Transport, request: Request) -> Result<Response> {
     );
     transport.start(request)?.finish()
 }
+
+/// A layer over a transport (retries, redirects, authentication): it sends a request whose
+/// body can be sent again its own way, and hands a streamed one, prepared, to the transport
+/// below, once.
+pub trait Layer: 'static {
+    fn below(&self) -> &dyn Transport;
+    /// Sends a request whose body (none, or bytes) can be sent again.
+    fn send(&self, request: Request) -> Result<Response>;
+    /// Prepares a streamed request for the one time it goes down.
+    fn prepare(&self, request: Request) -> Result<Request> {
+        Ok(request)
+    }
+}
+
+/// A layer, as a transport.
+pub struct Layered<L>(pub Rc<L>);
+
+impl<L: Layer> Transport for Layered<L> {
+    fn start(&self, request: Request) -> Result<Box<dyn Exchange>> {
+        if !request.body.is_replayable() {
+            let request = self.0.prepare(request)?;
+            return self.0.below().start(request);
+        }
+        Ok(Box::new(Deferred {
+            layer: Rc::clone(&self.0),
+            request,
+        }))
+    }
+}
+
+/// A replayable request, sent by its layer when the response is asked for.
+struct Deferred<L> {
+    layer: Rc<L>,
+    request: Request,
+}
+
+impl<L: Layer> Exchange for Deferred<L> {
+    fn write(&mut self, _: &[u8]) -> Result<()> {
+        Err(Error::invalid_argument(
+            "a write to a request whose body is already given",
+        ))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Response> {
+        self.layer.send(self.request)
+    }
+}

@@ -11,13 +11,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::http::{authority_of, send, Exchange, Method, Request, Response, Transport};
+use crate::http::{authority_of, send, Layer, Layered, Method, Request, Response, Transport};
 use crate::registry::resolve;
-use crate::retry::Deferred;
 
 pub const MAX_REDIRECTS: usize = 5;
 
-pub struct Redirect(Rc<RedirectLayer>);
+pub type Redirect = Layered<RedirectLayer>;
 
 pub struct RedirectLayer {
     inner: Box<dyn Transport>,
@@ -26,7 +25,7 @@ pub struct RedirectLayer {
 
 impl Redirect {
     pub fn new(inner: Box<dyn Transport>) -> Redirect {
-        Redirect(Rc::new(RedirectLayer {
+        Layered(Rc::new(RedirectLayer {
             inner,
             followed: Rc::default(),
         }))
@@ -38,8 +37,12 @@ impl Redirect {
     }
 }
 
-impl RedirectLayer {
-    fn send_following(&self, mut request: Request) -> Result<Response> {
+impl Layer for RedirectLayer {
+    fn below(&self) -> &dyn Transport {
+        self.inner.as_ref()
+    }
+
+    fn send(&self, mut request: Request) -> Result<Response> {
         for _ in 0..=MAX_REDIRECTS {
             let response = send(self.inner.as_ref(), request.clone())?;
             response.check_headers()?;
@@ -77,30 +80,6 @@ fn follows(method: Method, status: u16) -> bool {
         Method::Get | Method::Head => matches!(status, 301 | 302 | 303 | 307 | 308),
         Method::Put => matches!(status, 307 | 308),
         _ => false,
-    }
-}
-
-impl Transport for Redirect {
-    fn start(&self, request: Request) -> Result<Box<dyn Exchange>> {
-        if !request.body.is_replayable() {
-            return self.0.inner.start(request);
-        }
-        Ok(Box::new(Deferred {
-            layer: Rc::clone(&self.0),
-            request,
-        }))
-    }
-}
-
-impl Exchange for Deferred<RedirectLayer> {
-    fn write(&mut self, _: &[u8]) -> Result<()> {
-        Err(Error::invalid_argument(
-            "a write to a request whose body is already given",
-        ))
-    }
-
-    fn finish(self: Box<Self>) -> Result<Response> {
-        self.layer.send_following(self.request)
     }
 }
 

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Exchange, Request, Response, Transport};
+use crate::error::{ErrorKind, Result};
+use crate::http::{Layer, Layered, Request, Response, Transport};
 
 /// The bounds of the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// The retrying layer over another transport.
-pub struct Retry(Rc<RetryLayer>);
+pub type Retry = Layered<RetryLayer>;
 
 pub struct RetryLayer {
     inner: Box<dyn Transport>,
@@ -103,7 +103,7 @@ pub struct RetryLayer {
 
 impl Retry {
     pub fn new(inner: Box<dyn Transport>, clock: Rc<dyn Clock>, limits: RetryLimits) -> Retry {
-        Retry(Rc::new(RetryLayer {
+        Layered(Rc::new(RetryLayer {
             inner,
             clock,
             limits,
@@ -117,8 +117,12 @@ impl Retry {
     }
 }
 
-impl RetryLayer {
-    fn send_with_retries(&self, request: Request) -> Result<Response> {
+impl Layer for RetryLayer {
+    fn below(&self) -> &dyn Transport {
+        self.inner.as_ref()
+    }
+
+    fn send(&self, request: Request) -> Result<Response> {
         let started = self.clock.now();
         for attempt in 1.. {
             let result = self
@@ -143,36 +147,6 @@ impl RetryLayer {
             }
         }
         unreachable!("the policy bounds the attempts")
-    }
-}
-
-impl Transport for Retry {
-    fn start(&self, request: Request) -> Result<Box<dyn Exchange>> {
-        if !request.body.is_replayable() {
-            return self.0.inner.start(request);
-        }
-        Ok(Box::new(Deferred {
-            layer: Rc::clone(&self.0),
-            request,
-        }))
-    }
-}
-
-/// A replayable request, sent (and resent) by a layer when its response is asked for.
-pub struct Deferred<L> {
-    pub layer: Rc<L>,
-    pub request: Request,
-}
-
-impl Exchange for Deferred<RetryLayer> {
-    fn write(&mut self, _: &[u8]) -> Result<()> {
-        Err(Error::invalid_argument(
-            "a write to a request whose body is already given",
-        ))
-    }
-
-    fn finish(self: Box<Self>) -> Result<Response> {
-        self.layer.send_with_retries(self.request)
     }
 }
 

@@ -21,14 +21,13 @@ use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{send, Exchange, Method, Request, Response, Transport};
-use crate::retry::Deferred;
+use crate::http::{send, Layer, Layered, Method, Request, Response, Transport};
 
 use challenge::Challenge;
 use secret::Credentials;
 use token::Token;
 
-pub struct Auth(Rc<AuthLayer>);
+pub type Auth = Layered<AuthLayer>;
 
 pub struct AuthLayer {
     inner: Box<dyn Transport>,
@@ -76,7 +75,7 @@ impl Auth {
         credentials: Credentials,
         clock: Rc<dyn Clock>,
     ) -> Auth {
-        Auth(Rc::new(AuthLayer {
+        Layered(Rc::new(AuthLayer {
             inner,
             registry: registry.to_string(),
             repository: repository.to_string(),
@@ -175,8 +174,20 @@ impl AuthLayer {
         );
         scopes
     }
+}
 
-    fn send_authenticated(&self, request: Request) -> Result<Response> {
+impl Layer for AuthLayer {
+    fn below(&self) -> &dyn Transport {
+        self.inner.as_ref()
+    }
+
+    /// A streamed body cannot be sent twice: it goes with the credentials we have.
+    fn prepare(&self, mut request: Request) -> Result<Request> {
+        self.authorize(&mut request)?;
+        Ok(request)
+    }
+
+    fn send(&self, request: Request) -> Result<Response> {
         let mut first = request.clone();
         self.authorize(&mut first)?;
         let response = send(self.inner.as_ref(), first)?;
@@ -229,32 +240,6 @@ impl AuthLayer {
             ));
         }
         Ok(response)
-    }
-}
-
-impl Transport for Auth {
-    fn start(&self, mut request: Request) -> Result<Box<dyn Exchange>> {
-        if !request.body.is_replayable() {
-            // A streamed body cannot be sent twice: it goes with what we have.
-            self.0.authorize(&mut request)?;
-            return self.0.inner.start(request);
-        }
-        Ok(Box::new(Deferred {
-            layer: Rc::clone(&self.0),
-            request,
-        }))
-    }
-}
-
-impl Exchange for Deferred<AuthLayer> {
-    fn write(&mut self, _: &[u8]) -> Result<()> {
-        Err(Error::invalid_argument(
-            "a write to a request whose body is already given",
-        ))
-    }
-
-    fn finish(self: Box<Self>) -> Result<Response> {
-        self.layer.send_authenticated(self.request)
     }
 }
 
