@@ -5,20 +5,28 @@
 mod backend;
 mod bindings;
 pub mod compile_cache;
+pub mod credentials;
+pub mod docker_config;
 mod error;
 mod hooks;
+mod layer_stats;
 pub mod local_registry;
 mod location;
 mod pool;
+mod secret;
 mod state;
 mod stats;
 mod store;
+mod tls_trust;
 mod types;
 
 pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
 pub use error::{ErrorKind, StoreError};
+pub use layer_stats::{stats_line, LayerStats};
 pub use location::AllowedAuthority;
 pub use pool::{ConnectionPool, PoolStats};
+pub use secret::Secret;
 pub use stats::RequestStats;
 pub use store::{Store, CHUNK_SIZE};
+pub use tls_trust::CaBundle;
 pub use types::{mac_hex, parse_mac, ByteRange, Kind, Mac, Mode};

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Parser, Subcommand};
 use kloset_oci_host::{
-    default_component_path, mac_hex, parse_mac, Backend, ByteRange, ErrorKind, Kind, Mac, Store,
-    StoreError,
+    credentials, default_component_path, mac_hex, parse_mac, stats_line, AllowedAuthority, Backend,
+    ByteRange, ErrorKind, Kind, Mac, Store, StoreError,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -32,9 +32,16 @@ struct Cli {
         hide_env_values = true
     )]
     location: Option<String>,
-    /// An option for the component, e.g. plain_http=true (repeatable).
+    /// An option for the component, e.g. plain_http=true (repeatable); credentials:
+    /// username=NAME with password_env=VAR or password_stdin=true, or token_env=VAR.
     #[arg(short = 'o', value_name = "KEY=VALUE")]
     options: Vec<String>,
+    /// A CA certificate file (PEM) to trust for https besides the system's roots.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
+    /// Print the requests by method, the retries and the bytes on stderr afterwards.
+    #[arg(long)]
+    stats: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,6 +141,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             "no location: pass --location oci://host[:port]/repository or set KLOSET_OCI_LOCATION",
         ),
     })?;
+    let registry = AllowedAuthority::from_location(&location).map_err(fail(""))?;
+    let stdin_is_data = matches!(
+        cli.command,
+        Command::Create { file: None } | Command::Put { file: None, .. }
+    );
+    let resolved = credentials::resolve(
+        options,
+        cli.ca_file.as_deref(),
+        &registry.display(),
+        credentials::Sources::process(&mut std::io::stdin(), stdin_is_data),
+    )
+    .map_err(fail(""))?;
+    let options = resolved.component_options();
     let target = match &cli.command {
         Command::List { kind } => Some((parse_kind(kind)?, None)),
         Command::Put { kind, mac, .. }
@@ -148,8 +168,29 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .await
         .map_err(fail(format!("store {location}")))?;
     let store_subject = format!("store {location}");
+    let outcome = execute(&mut store, cli.command, target, store_subject).await;
+    if cli.stats {
+        print_stats(&mut store).await;
+    }
+    outcome?;
+    store.close().await.map_err(fail(""))
+}
 
-    match (cli.command, target) {
+/// The requests, retries and bytes of this run, on stderr.
+async fn print_stats(store: &mut Store) {
+    match store.layer_stats().await {
+        Ok(layers) => eprintln!("kloset-oci: stats: {}", stats_line(&store.stats(), &layers)),
+        Err(e) => eprintln!("kloset-oci: stats: {}", one_line(&e.to_string())),
+    }
+}
+
+async fn execute(
+    store: &mut Store,
+    command: Command,
+    target: Option<(Kind, Option<Mac>)>,
+    store_subject: String,
+) -> Result<(), Failure> {
+    match (command, target) {
         (Command::Create { file }, _) => {
             let config = read_input(file.as_ref()).await.map_err(fail("config"))?;
             store.create(&config).await.map_err(fail(store_subject))?;
@@ -181,7 +222,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             write_stdout(out.as_bytes()).await?;
         }
         (Command::Put { file, .. }, Some((kind, Some(mac)))) => {
-            let written = put(&mut store, kind, &mac, file).await?;
+            let written = put(store, kind, &mac, file).await?;
             println!("{written}");
         }
         (Command::Get { offset, length, .. }, Some((kind, Some(mac)))) => {
@@ -203,7 +244,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         _ => unreachable!("every command's arguments were parsed above"),
     }
-    store.close().await.map_err(fail(""))
+    Ok(())
 }
 
 async fn put(

@@ -8,6 +8,7 @@ use wasmtime::component::ResourceAny;
 
 use crate::bindings;
 use crate::error::{flatten, StoreError};
+use crate::layer_stats::LayerStats;
 use crate::state::HostState;
 use crate::stats::{RequestCounters, RequestStats};
 use crate::types::{ByteRange, Kind, Mac, Mode};
@@ -48,6 +49,18 @@ impl Store {
     /// linear memory never shrinks: this is also its current size).
     pub fn linear_memory(&self) -> usize {
         self.store.data().largest_memory()
+    }
+
+    /// What the component's protocol layers did so far: retries, redirects, renewed
+    /// credentials.
+    pub async fn layer_stats(&mut self) -> Result<LayerStats, StoreError> {
+        let api = self.instance.kloset_storage_store().store();
+        let stats = trap("stats", api.call_stats(&mut self.store, self.handle).await)?;
+        Ok(LayerStats {
+            retries: stats.retries,
+            redirects: stats.redirects,
+            credential_renewals: stats.credential_renewals,
+        })
     }
 
     /// Initialises a new store holding `config`; `AlreadyExists` where one exists.

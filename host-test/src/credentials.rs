@@ -1,0 +1,255 @@
+//! Registry credentials as the component takes them (store options `username` + `password`,
+//! or `token`), and where the `kloset-oci` command finds them: `-o username=` with a password
+//! from an environment variable or stdin, `-o token_env=`, or Docker's `config.json`.
+//!
+//! A secret is never taken as a plain command-line value: `-o password=` and `-o token=`
+//! are refused (the value would sit in the shell history and in `ps`). Explicit `-o`
+//! credentials win over `config.json`. No message here ever shows a secret.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::docker_config;
+use crate::error::{ErrorKind, StoreError};
+use crate::secret::Secret;
+use crate::tls_trust::CaBundle;
+
+/// The most bytes read from stdin for a password.
+pub const MAX_STDIN_SECRET: u64 = 64 * 1024;
+
+/// Credentials for one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// Basic credentials (sent to the registry, or to its token realm).
+    Basic { username: String, password: Secret },
+    /// A pre-issued bearer or identity token.
+    Token(Secret),
+}
+
+impl Credentials {
+    /// The component's store options for these credentials.
+    pub fn to_options(&self) -> Vec<(String, String)> {
+        match self {
+            Credentials::Basic { username, password } => vec![
+                ("username".into(), username.clone()),
+                ("password".into(), password.expose().to_string()),
+            ],
+            Credentials::Token(token) => vec![("token".into(), token.expose().to_string())],
+        }
+    }
+}
+
+/// Where the command's secrets come from: the environment, stdin and Docker's config
+/// directory. Tests give their own.
+pub struct Sources<'a> {
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub stdin: &'a mut dyn Read,
+    /// Whether the command reads its data from stdin (then stdin cannot carry a password).
+    pub stdin_is_data: bool,
+    /// The directory of Docker's `config.json`; `None`: do not look.
+    pub docker_config_dir: Option<PathBuf>,
+}
+
+impl Sources<'_> {
+    /// The process's own environment, stdin and `$DOCKER_CONFIG` (else `~/.docker`).
+    pub fn process(stdin: &mut dyn Read, stdin_is_data: bool) -> Sources<'_> {
+        Sources {
+            env: &|name| std::env::var(name).ok(),
+            stdin,
+            stdin_is_data,
+            docker_config_dir: docker_config::default_dir(),
+        }
+    }
+}
+
+/// The command's `-o` options sorted out: what goes to the component, the credentials
+/// (kept apart so that `Debug` never shows them), and the host's own TLS option.
+#[derive(Debug, Clone)]
+pub struct ResolvedOptions {
+    /// Options passed to the component as they are (no secrets among them).
+    pub options: Vec<(String, String)>,
+    pub credentials: Option<Credentials>,
+    /// Where the credentials came from, for messages: "-o username", "config.json", ...
+    pub credentials_source: Option<String>,
+    /// The CA file to trust besides the system roots (a host option, never the component's).
+    pub ca_bundle: Option<CaBundle>,
+}
+
+impl ResolvedOptions {
+    /// Every option for the component's `connect`, credentials included.
+    pub fn component_options(&self) -> Vec<(String, String)> {
+        let mut all = self.options.clone();
+        if let Some(credentials) = &self.credentials {
+            all.extend(credentials.to_options());
+        }
+        all
+    }
+}
+
+fn invalid(message: impl Into<String>) -> StoreError {
+    StoreError::new(ErrorKind::InvalidConfig, message)
+}
+
+/// Sorts out the `-o` options of a command for the registry `registry` (`host[:port]`),
+/// with `ca_file` from `--ca-file`.
+pub fn resolve(
+    raw: Vec<(String, String)>,
+    ca_file: Option<&Path>,
+    registry: &str,
+    mut sources: Sources<'_>,
+) -> Result<ResolvedOptions, StoreError> {
+    let mut options = Vec::new();
+    let mut username = None;
+    let mut password_env = None;
+    let mut password_stdin = false;
+    let mut token_env = None;
+    let mut ca_option: Option<PathBuf> = None;
+    for (key, value) in raw {
+        match key.as_str() {
+            "password" => {
+                return Err(invalid(
+                    "a password is never taken as a command-line value: use -o password_env=NAME, \
+                     -o password_stdin=true, or Docker's config.json",
+                ))
+            }
+            "token" => {
+                return Err(invalid(
+                    "a token is never taken as a command-line value: use -o token_env=NAME or \
+                     Docker's config.json",
+                ))
+            }
+            "username" => username = Some(value),
+            "password_env" => password_env = Some(value),
+            "token_env" => token_env = Some(value),
+            "password_stdin" => {
+                password_stdin = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("password_stdin must be true or false")),
+                }
+            }
+            "ca_file" => ca_option = Some(PathBuf::from(value)),
+            _ => options.push((key, value)),
+        }
+    }
+    let ca_path = match (ca_file, ca_option) {
+        (Some(flag), Some(option)) if flag != option => {
+            return Err(invalid("two CA files: give --ca-file or -o ca_file=, once"))
+        }
+        (Some(flag), _) => Some(flag.to_path_buf()),
+        (None, option) => option,
+    };
+    let ca_bundle = ca_path.map(|path| CaBundle::load(&path)).transpose()?;
+
+    let explicit = explicit_credentials(
+        username,
+        password_env,
+        password_stdin,
+        token_env,
+        &mut sources,
+    )?;
+    let (credentials, credentials_source) = match explicit {
+        Some((credentials, source)) => (Some(credentials), Some(source)),
+        None => match &sources.docker_config_dir {
+            Some(dir) => match docker_config::lookup(dir, registry)? {
+                Some((credentials, source)) => (Some(credentials), Some(source)),
+                None => (None, None),
+            },
+            None => (None, None),
+        },
+    };
+    Ok(ResolvedOptions {
+        options,
+        credentials,
+        credentials_source,
+        ca_bundle,
+    })
+}
+
+/// Credentials given with `-o`: username + a password from the environment or stdin, or a
+/// token from the environment.
+fn explicit_credentials(
+    username: Option<String>,
+    password_env: Option<String>,
+    password_stdin: bool,
+    token_env: Option<String>,
+    sources: &mut Sources<'_>,
+) -> Result<Option<(Credentials, String)>, StoreError> {
+    if let Some(name) = token_env {
+        if username.is_some() || password_env.is_some() || password_stdin {
+            return Err(invalid(
+                "give either -o username= with a password, or -o token_env=, not both",
+            ));
+        }
+        let token = from_env(sources, &name)?;
+        return Ok(Some((
+            Credentials::Token(token),
+            format!("-o token_env={name}"),
+        )));
+    }
+    let password = match (password_env, password_stdin) {
+        (Some(_), true) => {
+            return Err(invalid(
+                "give the password once: -o password_env=NAME or -o password_stdin=true",
+            ))
+        }
+        (Some(name), false) => Some((from_env(sources, &name)?, format!("-o password_env={name}"))),
+        (None, true) => Some((from_stdin(sources)?, "-o password_stdin".to_string())),
+        (None, false) => None,
+    };
+    match (username, password) {
+        (None, None) => Ok(None),
+        (Some(username), Some((password, source))) => {
+            if username.is_empty() {
+                return Err(invalid("-o username= is empty"));
+            }
+            Ok(Some((Credentials::Basic { username, password }, source)))
+        }
+        (Some(_), None) => Err(invalid(
+            "-o username= needs a password: -o password_env=NAME or -o password_stdin=true",
+        )),
+        (None, Some(_)) => Err(invalid("a password needs -o username=")),
+    }
+}
+
+fn from_env(sources: &Sources<'_>, name: &str) -> Result<Secret, StoreError> {
+    if name.is_empty() {
+        return Err(invalid("the environment variable name is empty"));
+    }
+    match (sources.env)(name) {
+        Some(value) if !value.is_empty() => Ok(Secret::new(value)),
+        _ => Err(invalid(format!(
+            "the environment variable {name} is not set or empty"
+        ))),
+    }
+}
+
+/// All of stdin (at most [`MAX_STDIN_SECRET`] bytes), less one trailing newline.
+fn from_stdin(sources: &mut Sources<'_>) -> Result<Secret, StoreError> {
+    if sources.stdin_is_data {
+        return Err(invalid(
+            "stdin carries the data of this command: give a FILE, or the password another way",
+        ));
+    }
+    let mut bytes = Vec::new();
+    sources
+        .stdin
+        .take(MAX_STDIN_SECRET + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::from_io("cannot read the password from stdin", e))?;
+    if bytes.len() as u64 > MAX_STDIN_SECRET {
+        return Err(invalid("the password on stdin is too long"));
+    }
+    let mut text =
+        String::from_utf8(bytes).map_err(|_| invalid("the password on stdin is not UTF-8"))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(invalid("no password on stdin"));
+    }
+    Ok(Secret::new(text))
+}
