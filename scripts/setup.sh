@@ -23,6 +23,20 @@ install_missing() {
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
     fi
     # The Debian package enables a system service on port 5000; nothing here uses it.
+    install_wkg
+}
+
+# wkg (the Wasm package tool) publishes the component and the WIT package as OCI artifacts.
+# Installed once into a folder under the target directory, which CI keeps between runs, so
+# only a cold run pays for `cargo install` (about 4.5 minutes on 2 cores).
+WKG_VERSION="0.16.1"
+TOOLS="$CARGO_TARGET_DIR/tools"
+export PATH="$TOOLS/bin:$PATH"
+install_wkg() {
+    if [ "$("$TOOLS/bin/wkg" --version 2>/dev/null)" != "wkg $WKG_VERSION" ]; then
+        say "installing wkg $WKG_VERSION into $TOOLS (cargo install, a few minutes, once)"
+        cargo install --locked --quiet --root "$TOOLS" --version "=$WKG_VERSION" wkg
+    fi
 }
 
 build_component() {

@@ -12,6 +12,8 @@ mod hooks;
 mod layer_stats;
 pub mod local_registry;
 mod location;
+pub mod metadata;
+mod oci_pull;
 mod pool;
 mod secret;
 mod state;
@@ -24,6 +26,10 @@ pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV}
 pub use error::{ErrorKind, StoreError};
 pub use layer_stats::{stats_line, LayerStats};
 pub use location::AllowedAuthority;
+pub use oci_pull::{
+    ComponentReference, Digest, PullOptions, PulledComponent, Puller, MAX_COMPONENT_SIZE,
+    OCI_MANIFEST, PULL_CACHE_ENV, WASM_LAYER,
+};
 pub use pool::{ConnectionPool, PoolStats};
 pub use secret::Secret;
 pub use stats::RequestStats;

@@ -10,7 +10,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Parser, Subcommand};
 use kloset_oci_host::{
     credentials, default_component_path, mac_hex, parse_mac, stats_line, AllowedAuthority, Backend,
-    ByteRange, ErrorKind, Kind, Mac, Store, StoreError,
+    ByteRange, ComponentReference, ErrorKind, Kind, Mac, PullOptions, Store, StoreError,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -21,8 +21,10 @@ use tokio::io::AsyncWriteExt;
     about = "Use a kloset store kept in an OCI registry"
 )]
 struct Cli {
-    /// The kloset-oci component (default: $KLOSET_OCI_COMPONENT, else the workspace build).
-    #[arg(long, value_name = "PATH")]
+    /// The kloset-oci component: a file, or oci://host[:port]/repo:tag or
+    /// oci://host[:port]/repo@sha256:digest (default: $KLOSET_OCI_COMPONENT, else the
+    /// workspace build).
+    #[arg(long, value_name = "PATH|REF")]
     component: Option<PathBuf>,
     /// The store: oci://host[:port]/repository/path.
     #[arg(
@@ -162,7 +164,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         _ => None,
     };
     let component = cli.component.clone().unwrap_or_else(default_component_path);
-    let backend = Backend::load(&component).map_err(fail(""))?;
+    let backend = load_component(&component, &options)
+        .await
+        .map_err(fail(""))?;
     let mut store = backend
         .connect(&location, &options)
         .await
@@ -245,6 +249,36 @@ async fn execute(
         _ => unreachable!("every command's arguments were parsed above"),
     }
     Ok(())
+}
+
+/// A component file, or an `oci://` reference pulled and checked by digest first (plain HTTP
+/// for loopback registries, or as `-o plain_http=` says).
+async fn load_component(
+    component: &std::path::Path,
+    options: &[(String, String)],
+) -> Result<Backend, StoreError> {
+    let Some(reference) = component
+        .to_str()
+        .filter(|text| ComponentReference::is_reference(text))
+    else {
+        return Backend::load(component);
+    };
+    let plain_http = match options.iter().rev().find(|(key, _)| key == "plain_http") {
+        None => None,
+        Some((_, value)) if value == "true" => Some(true),
+        Some((_, value)) if value == "false" => Some(false),
+        Some(_) => {
+            return Err(StoreError::new(
+                ErrorKind::InvalidConfig,
+                "plain_http must be true or false",
+            ))
+        }
+    };
+    let pull = PullOptions {
+        plain_http,
+        ..PullOptions::default()
+    };
+    Backend::load_reference(reference, &pull).await
 }
 
 async fn put(

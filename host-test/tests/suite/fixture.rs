@@ -20,9 +20,13 @@ pub struct Setup {
     pub options: fn() -> Vec<(String, String)>,
     /// The registry shared by every case of this setup in one test binary.
     pub shared: OnceLock<Registry>,
+    /// How to load the component, where not the default build.
+    pub load_backend: Option<fn() -> Backend>,
+    loaded: OnceLock<Backend>,
 }
 
 impl Setup {
+    #[allow(dead_code)] // not every test binary has a setup of each kind
     pub const fn new(
         name: &'static str,
         start_registry: fn() -> Registry,
@@ -33,6 +37,33 @@ impl Setup {
             start_registry,
             options,
             shared: OnceLock::new(),
+            load_backend: None,
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// A setup whose component comes from `load_backend` (called once per test binary).
+    #[allow(dead_code)]
+    pub const fn with_backend(
+        name: &'static str,
+        start_registry: fn() -> Registry,
+        options: fn() -> Vec<(String, String)>,
+        load_backend: fn() -> Backend,
+    ) -> Setup {
+        Setup {
+            name,
+            start_registry,
+            options,
+            shared: OnceLock::new(),
+            load_backend: Some(load_backend),
+            loaded: OnceLock::new(),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self.load_backend {
+            Some(load) => self.loaded.get_or_init(load).clone(),
+            None => backend(),
         }
     }
 }
@@ -118,7 +149,7 @@ pub fn run_case(
     body: impl for<'a> FnOnce(&'a Fixture) -> CaseFuture<'a>,
 ) {
     let fixture = Fixture {
-        backend: backend(),
+        backend: setup.backend(),
         setup,
         case,
     };

@@ -1,0 +1,230 @@
+//! The registry side of a pull: GET requests with a bound on the body, redirects followed a
+//! bounded number of times, and registry answers turned into [`StoreError`] kinds.
+//!
+//! Requests go through wasmtime-wasi-http's `default_send_request` (HTTP/1.1, rustls with the
+//! webpki roots for https). Credentials are a later addition: they belong in
+//! [`RegistryClient::get`], sent only to the registry's own authority, never on a redirect to
+//! another host.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty};
+use wasmtime_wasi_http::RequestOptions;
+
+use crate::error::{ErrorKind, StoreError};
+
+/// Redirects followed for one GET (blob GETs are often sent to storage or a CDN).
+const MAX_REDIRECTS: usize = 5;
+const TIMEOUTS: RequestOptions = RequestOptions {
+    connect_timeout: Some(Duration::from_secs(30)),
+    first_byte_timeout: Some(Duration::from_secs(60)),
+    between_bytes_timeout: Some(Duration::from_secs(60)),
+};
+
+/// A successful answer: its headers and the whole body.
+pub(crate) struct Answer {
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Talks to one registry.
+pub(crate) struct RegistryClient {
+    /// `http://host:port` or `https://host`.
+    base: String,
+    requests: AtomicU64,
+}
+
+impl RegistryClient {
+    pub fn new(authority: &str, plain_http: bool) -> RegistryClient {
+        let scheme = if plain_http { "http" } else { "https" };
+        RegistryClient {
+            base: format!("{scheme}://{authority}"),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent so far (redirects included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GET `path` (e.g. `/v2/<repo>/manifests/<ref>`) with `accept`; a 200 answer whose body
+    /// is at most `limit` bytes, or an error naming `what`.
+    pub async fn get(
+        &self,
+        path: &str,
+        accept: &str,
+        limit: u64,
+        what: &str,
+    ) -> Result<Answer, StoreError> {
+        let mut uri: Uri = format!("{}{path}", self.base)
+            .parse()
+            .map_err(|_| StoreError::new(ErrorKind::InvalidConfig, format!("{what}: bad URL")))?;
+        for _ in 0..=MAX_REDIRECTS {
+            // hyper's connection-level client sends exactly the headers given: Host included.
+            let host = uri
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default();
+            let request = Request::get(uri.clone())
+                .header(header::HOST, host)
+                .header(header::ACCEPT, accept)
+                .header(
+                    header::USER_AGENT,
+                    concat!("kloset-oci/", env!("CARGO_PKG_VERSION")),
+                )
+                .body(Empty::<Bytes>::new().map_err(|never| match never {}))
+                .map_err(|e| StoreError::host(format!("{what}: cannot build a request: {e}")))?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let (response, connection) =
+                wasmtime_wasi_http::default_send_request(request, Some(TIMEOUTS))
+                    .await
+                    .map_err(|e| StoreError::new(ErrorKind::Transient, format!("{what}: {e}")))?;
+            let driver = tokio::spawn(connection);
+            let status = response.status();
+            if status.is_redirection() {
+                driver.abort();
+                uri = redirect_target(&uri, response.headers(), what)?;
+                continue;
+            }
+            if status != StatusCode::OK {
+                driver.abort();
+                return Err(status_error(status, what));
+            }
+            let declared = content_length(response.headers());
+            if declared.is_some_and(|n| n > limit) {
+                driver.abort();
+                return Err(too_large(what, limit));
+            }
+            let headers = response.headers().clone();
+            let mut body_stream = response.into_body();
+            let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+            while let Some(frame) = body_stream.frame().await {
+                let frame = frame
+                    .map_err(|e| StoreError::new(ErrorKind::Transient, format!("{what}: {e}")))?;
+                if let Ok(data) = frame.into_data() {
+                    if body.len() as u64 + data.len() as u64 > limit {
+                        driver.abort();
+                        return Err(too_large(what, limit));
+                    }
+                    body.extend_from_slice(&data);
+                }
+            }
+            if declared.is_some_and(|n| n != body.len() as u64) {
+                return Err(StoreError::new(
+                    ErrorKind::Protocol,
+                    format!("{what}: the body is not the Content-Length the registry announced"),
+                ));
+            }
+            return Ok(Answer { headers, body });
+        }
+        Err(StoreError::new(
+            ErrorKind::Protocol,
+            format!("{what}: more than {MAX_REDIRECTS} redirects"),
+        ))
+    }
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn too_large(what: &str, limit: u64) -> StoreError {
+    StoreError::new(
+        ErrorKind::Protocol,
+        format!("{what}: larger than the {limit}-byte bound"),
+    )
+}
+
+/// The `Location` of a redirect, relative to the request's URI.
+fn redirect_target(from: &Uri, headers: &http::HeaderMap, what: &str) -> Result<Uri, StoreError> {
+    let bad = || {
+        StoreError::new(
+            ErrorKind::Protocol,
+            format!("{what}: a redirect without a usable Location"),
+        )
+    };
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(bad)?;
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.parse().map_err(|_| bad());
+    }
+    if !location.starts_with('/') {
+        return Err(bad());
+    }
+    let scheme = from.scheme_str().unwrap_or("https");
+    let authority = from.authority().map(|a| a.as_str()).unwrap_or("");
+    format!("{scheme}://{authority}{location}")
+        .parse()
+        .map_err(|_| bad())
+}
+
+/// A registry's refusal as an error kind a caller can act on.
+fn status_error(status: StatusCode, what: &str) -> StoreError {
+    let kind = match status.as_u16() {
+        404 => ErrorKind::NotFound,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Denied,
+        429 => ErrorKind::RateLimited,
+        408 | 500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::Protocol,
+    };
+    StoreError::new(kind, format!("{what}: the registry answered {status}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_resolve_against_the_request() {
+        let from: Uri = "http://127.0.0.1:5000/v2/x/blobs/sha256:ab"
+            .parse()
+            .unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::LOCATION, "/storage/blob?sig=1".parse().unwrap());
+        assert_eq!(
+            redirect_target(&from, &headers, "blob")
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:5000/storage/blob?sig=1"
+        );
+        headers.insert(header::LOCATION, "https://cdn.example/b".parse().unwrap());
+        assert_eq!(
+            redirect_target(&from, &headers, "blob")
+                .unwrap()
+                .to_string(),
+            "https://cdn.example/b"
+        );
+        headers.insert(header::LOCATION, "relative".parse().unwrap());
+        assert!(redirect_target(&from, &headers, "blob").is_err());
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(
+            status_error(StatusCode::NOT_FOUND, "x").kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            status_error(StatusCode::UNAUTHORIZED, "x").kind,
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(
+            status_error(StatusCode::BAD_GATEWAY, "x").kind,
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            status_error(StatusCode::IM_A_TEAPOT, "x").kind,
+            ErrorKind::Protocol
+        );
+    }
+}
