@@ -3,6 +3,7 @@
 //! location's registry, and streams objects in and out of them in 1 MiB chunks.
 
 mod backend;
+pub mod bench;
 mod bindings;
 pub mod compile_cache;
 pub mod credentials;

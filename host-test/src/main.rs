@@ -79,6 +79,13 @@ enum Command {
     },
     /// Remove an object.
     Delete { kind: String, mac: String },
+    /// Measure the component against a native client doing the same requests, on a local
+    /// registry it starts (or on the plain-HTTP registry of --location); print a table.
+    Bench {
+        /// Small sizes and few samples: checks that the bench works.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 /// A failure: what was being done (the object, the store) and why.
@@ -136,6 +143,9 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     // Check the arguments before loading anything.
     let options = parse_options(&cli.options).map_err(fail(""))?;
+    if let Command::Bench { quick } = cli.command {
+        return bench(cli.component, cli.location, options, quick).await;
+    }
     let location = cli.location.clone().ok_or_else(|| Failure {
         subject: String::new(),
         error: StoreError::new(
@@ -279,6 +289,25 @@ async fn load_component(
         ..PullOptions::default()
     };
     Backend::load_reference(reference, &pull).await
+}
+
+async fn bench(
+    component: Option<PathBuf>,
+    location: Option<String>,
+    options: Vec<(String, String)>,
+    quick: bool,
+) -> Result<(), Failure> {
+    let args = kloset_oci_host::bench::BenchArgs {
+        component: component.unwrap_or_else(default_component_path),
+        location,
+        options,
+        quick,
+    };
+    let report = kloset_oci_host::bench::run(args).await.map_err(|e| Failure {
+        subject: "bench".into(),
+        error: StoreError::host(e.to_string()),
+    })?;
+    write_stdout(report.as_bytes()).await
 }
 
 async fn put(

@@ -97,6 +97,14 @@ impl ConnectionPool {
         let connect_timeout = timeout(|o| o.connect_timeout);
         let first_byte_timeout = timeout(|o| o.first_byte_timeout);
         let between_bytes_timeout = timeout(|o| o.between_bytes_timeout).max(Duration::new(0, 1));
+        if !request.headers().contains_key(http::header::HOST) {
+            // wasi:http sets Host from the request's authority; other callers may not.
+            if let Some(host) = request.uri().authority() {
+                let host = http::HeaderValue::from_str(host.as_str())
+                    .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+                request.headers_mut().insert(http::header::HOST, host);
+            }
+        }
         // Over a direct connection, the request line carries only the path and query.
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         *request.uri_mut() = http::Uri::builder()

@@ -1,0 +1,348 @@
+//! The native baseline: the same HTTP requests as the component, made from native code over
+//! the same keep-alive pool (hyper HTTP/1.1), hashing with the `sha2` crate (SHA-NI where the
+//! CPU has it, detected at run time). It writes the same layout, so both sides can read what
+//! the other wrote.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Empty, Full};
+use sha2::{Digest, Sha256};
+use wasmtime_wasi_http::WasiBody;
+
+use super::BenchError;
+use crate::ConnectionPool;
+
+/// Blobs up to this size go in one PUT; larger ones stream through one PATCH (as the
+/// component does).
+const STREAM_THRESHOLD: usize = 4 << 20;
+/// Request bodies are handed over in slices of this size.
+const SLICE: usize = 1 << 20;
+const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const EMPTY_DIGEST: &str =
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/// A stored blob: its digest (`sha256:<hex>`) and size.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub digest: String,
+    pub size: u64,
+}
+
+/// A client of one repository.
+pub struct NativeClient {
+    pool: ConnectionPool,
+    base: String,
+    repo: String,
+    requests: AtomicU64,
+}
+
+impl NativeClient {
+    /// `authority` is `host:port` (plain HTTP).
+    pub fn new(pool: ConnectionPool, authority: &str, repo: &str) -> Self {
+        NativeClient {
+            pool,
+            base: format!("http://{authority}"),
+            repo: repo.to_string(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn url(&self, rest: &str) -> String {
+        format!("{}/v2/{}/{rest}", self.base, self.repo)
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: WasiBody,
+    ) -> Result<http::Response<WasiBody>, BenchError> {
+        let mut request = http::Request::builder().method(method.clone()).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body).map_err(|e| BenchError::new(e))?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (response, _io) = self.pool.send(request, None).await?;
+        Ok(response)
+    }
+
+    /// Sends and reads the whole answer; fails unless the status is one of `ok`.
+    async fn exchange(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: WasiBody,
+        ok: &[u16],
+    ) -> Result<(http::response::Parts, Bytes), BenchError> {
+        let response = self.send(method.clone(), url, headers, body).await?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await?.to_bytes();
+        if !ok.contains(&parts.status.as_u16()) {
+            return Err(BenchError::new(format!(
+                "{method} {url}: {} {}",
+                parts.status,
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            )));
+        }
+        Ok((parts, bytes))
+    }
+
+    /// Stores `data` as the object `kind`/`mac`: 3 requests up to 4 MiB, 4 above.
+    pub async fn put(&self, kind: &str, mac: &str, data: Bytes) -> Result<Blob, BenchError> {
+        let blob = self.push_blob(data).await?;
+        let manifest = object_manifest(kind, mac, &blob);
+        self.put_manifest(&format!("{kind}-{mac}"), manifest).await?;
+        Ok(blob)
+    }
+
+    /// Pushes a blob: POST, then PUT `?digest=` with the bytes, or a streamed PATCH that
+    /// hashes as it sends and an empty PUT `?digest=`.
+    pub async fn push_blob(&self, data: Bytes) -> Result<Blob, BenchError> {
+        let size = data.len() as u64;
+        let post = self.url("blobs/uploads/");
+        let (parts, _) = self
+            .exchange(http::Method::POST, &post, &[("content-length", "0")], empty(), &[202])
+            .await?;
+        let session = self.location(&parts)?;
+        let (session, digest, body) = if data.len() <= STREAM_THRESHOLD {
+            (session, sha256(&data), full(data))
+        } else {
+            let hasher = Arc::new(Mutex::new(Sha256::new()));
+            let body = HashingBody {
+                data,
+                hasher: hasher.clone(),
+            };
+            let headers = [("content-type", "application/octet-stream")];
+            let (parts, _) = self
+                .exchange(http::Method::PATCH, &session, &headers, body.boxed_unsync(), &[202])
+                .await?;
+            let hasher = std::mem::take(&mut *hasher.lock().expect("hasher lock"));
+            (self.location(&parts)?, hex_digest(hasher), empty())
+        };
+        let sep = if session.contains('?') { '&' } else { '?' };
+        let url = format!("{session}{sep}digest={digest}");
+        let length = if body.size_hint().exact() == Some(0) { 0 } else { size };
+        let length = length.to_string();
+        let headers = [
+            ("content-type", "application/octet-stream"),
+            ("content-length", length.as_str()),
+        ];
+        self.exchange(http::Method::PUT, &url, &headers, body, &[201])
+            .await?;
+        Ok(Blob { digest, size })
+    }
+
+    pub async fn put_manifest(&self, tag: &str, manifest: Vec<u8>) -> Result<(), BenchError> {
+        let url = self.url(&format!("manifests/{tag}"));
+        let headers = [("content-type", MANIFEST_TYPE)];
+        self.exchange(http::Method::PUT, &url, &headers, full(manifest.into()), &[201])
+            .await
+            .map(drop)
+    }
+
+    /// The blob an object's manifest names (1 request); `None` when there is no such tag.
+    pub async fn resolve(&self, tag: &str) -> Result<Option<Blob>, BenchError> {
+        let url = self.url(&format!("manifests/{tag}"));
+        let headers = [("accept", MANIFEST_TYPE)];
+        let (parts, bytes) = self
+            .exchange(http::Method::GET, &url, &headers, empty(), &[200, 404])
+            .await?;
+        if parts.status == 404 {
+            return Ok(None);
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes)?;
+        let layer = &manifest["layers"][0];
+        match (layer["digest"].as_str(), layer["size"].as_u64()) {
+            (Some(digest), Some(size)) => Ok(Some(Blob {
+                digest: digest.to_string(),
+                size,
+            })),
+            _ => Err(BenchError::new(format!("{tag}: a manifest without a layer"))),
+        }
+    }
+
+    /// Reads a whole blob, checking its size and digest; returns its size.
+    pub async fn get(&self, blob: &Blob) -> Result<u64, BenchError> {
+        let url = self.url(&format!("blobs/{}", blob.digest));
+        let response = self.send(http::Method::GET, &url, &[], empty()).await?;
+        if response.status() != 200 {
+            return Err(BenchError::new(format!("GET {url}: {}", response.status())));
+        }
+        let mut body = response.into_body();
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                hasher.update(&data);
+                total += data.len() as u64;
+            }
+        }
+        if total != blob.size || hex_digest(hasher) != blob.digest {
+            return Err(BenchError::new(format!("{}: wrong bytes", blob.digest)));
+        }
+        Ok(total)
+    }
+
+    /// Reads `length` bytes of a blob from `offset` with one `Range` request.
+    pub async fn get_range(&self, blob: &Blob, offset: u64, length: u32) -> Result<u64, BenchError> {
+        let url = self.url(&format!("blobs/{}", blob.digest));
+        let range = format!("bytes={offset}-{}", offset + u64::from(length) - 1);
+        let response = self
+            .send(http::Method::GET, &url, &[("range", range.as_str())], empty())
+            .await?;
+        if response.status() != 206 {
+            return Err(BenchError::new(format!("GET {url} {range}: {}", response.status())));
+        }
+        let mut body = response.into_body();
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                total += data.len() as u64;
+            }
+        }
+        if total != u64::from(length) {
+            return Err(BenchError::new(format!("{range}: got {total} bytes")));
+        }
+        Ok(total)
+    }
+
+    /// The tags of the repository that name objects of `kind` (one page: distribution 2.8
+    /// does not paginate).
+    pub async fn list(&self, kind: &str) -> Result<usize, BenchError> {
+        let url = self.url("tags/list");
+        let (_, bytes) = self
+            .exchange(http::Method::GET, &url, &[], empty(), &[200])
+            .await?;
+        let page: serde_json::Value = serde_json::from_slice(&bytes)?;
+        let prefix = format!("{kind}-");
+        let tags = page["tags"].as_array().map_or(&[][..], |t| t.as_slice());
+        Ok(tags
+            .iter()
+            .filter_map(|t| t.as_str())
+            .filter(|t| t.starts_with(&prefix))
+            .count())
+    }
+
+    /// kloset's create: the config tag must be absent; the `{}` and config blobs; manifest.
+    pub async fn create(&self, config: &[u8]) -> Result<(), BenchError> {
+        if self.resolve("kloset-config").await?.is_some() {
+            return Err(BenchError::new("a store exists already"));
+        }
+        self.push_blob(Bytes::from_static(b"{}")).await?;
+        let blob = self.push_blob(Bytes::copy_from_slice(config)).await?;
+        let manifest = manifest_json(
+            "application/vnd.kloset.config.v1",
+            "application/vnd.kloset.config.v1",
+            &blob,
+            "config",
+            None,
+        );
+        self.put_manifest("kloset-config", manifest).await
+    }
+
+    /// kloset's open: the config manifest, then the config blob.
+    pub async fn open(&self) -> Result<u64, BenchError> {
+        let blob = self
+            .resolve("kloset-config")
+            .await?
+            .ok_or_else(|| BenchError::new("no store"))?;
+        self.get(&blob).await
+    }
+
+    fn location(&self, parts: &http::response::Parts) -> Result<String, BenchError> {
+        let location = parts
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| BenchError::new("an upload answer without Location"))?;
+        Ok(if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location.to_string()
+        })
+    }
+}
+
+/// The manifest the component writes for an object (README, "Storage layout").
+pub fn object_manifest(kind: &str, mac: &str, blob: &Blob) -> Vec<u8> {
+    let artifact = format!("application/vnd.kloset.{kind}.v1");
+    let layer = "application/vnd.kloset.object.v1";
+    manifest_json(&artifact, layer, blob, kind, Some(mac))
+}
+
+fn manifest_json(artifact: &str, layer: &str, blob: &Blob, kind: &str, mac: Option<&str>) -> Vec<u8> {
+    let mut annotations = serde_json::json!({ "io.kloset.kind": kind });
+    if let Some(mac) = mac {
+        annotations["io.kloset.mac"] = mac.into();
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "artifactType": artifact,
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": EMPTY_DIGEST,
+            "size": 2,
+        },
+        "layers": [{ "mediaType": layer, "digest": blob.digest, "size": blob.size }],
+        "annotations": annotations,
+    });
+    serde_json::to_vec(&manifest).expect("a JSON value serialises")
+}
+
+fn empty() -> WasiBody {
+    Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex_digest(Sha256::new_with_prefix(bytes))
+}
+
+fn hex_digest(hasher: Sha256) -> String {
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A request body of 1 MiB slices of `data`, each hashed as it is handed to the connection.
+struct HashingBody {
+    data: Bytes,
+    hasher: Arc<Mutex<Sha256>>,
+}
+
+impl Body for HashingBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.data.is_empty() {
+            return Poll::Ready(None);
+        }
+        let n = self.data.len().min(SLICE);
+        let slice = self.data.split_to(n);
+        self.hasher.lock().expect("hasher lock").update(&slice);
+        Poll::Ready(Some(Ok(Frame::data(slice))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_empty()
+    }
+}
