@@ -172,7 +172,7 @@ fn parse_location(
     let rest = location
         .strip_prefix("oci://")
         .ok_or_else(|| BenchError::new("--location must be oci://host:port/prefix"))?;
-    let (authority, prefix) = rest.split_once('/').unwrap_or((rest, "kloset-bench"));
+    let (authority, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let prefix = prefix.trim_matches('/');
     let prefix = if prefix.is_empty() {
         format!("bench-{run_id}")
