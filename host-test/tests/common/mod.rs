@@ -1,5 +1,10 @@
 //! Helpers shared by the test binaries: a local registry and deterministic test data.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod data;
+pub mod htpasswd;
+pub mod pki;
+pub mod raw_http;
 pub mod registry;
+pub mod token_service;
