@@ -9,6 +9,7 @@ use std::sync::Arc;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::allow_list::AllowList;
 use crate::location::AllowedAuthority;
 use crate::pool::ConnectionPool;
 use crate::stats::RequestCounters;
@@ -17,9 +18,10 @@ type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture =
     Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
-/// The hooks of one store: an allow-list of one authority and the request counters.
+/// The hooks of one store: the allow-list (the location's authority and the hosts its
+/// registry names) and the request counters.
 pub struct RegistryHooks {
-    allowed: AllowedAuthority,
+    allowed: Arc<AllowList>,
     counters: Arc<RequestCounters>,
     pool: ConnectionPool,
 }
@@ -38,7 +40,7 @@ impl RegistryHooks {
         pool: ConnectionPool,
     ) -> Self {
         RegistryHooks {
-            allowed,
+            allowed: Arc::new(AllowList::new(allowed)),
             counters,
             pool,
         }
@@ -70,6 +72,8 @@ impl WasiHttpHooks for RegistryHooks {
             .boxed_unsync()
         });
         let pool = self.pool.clone();
+        let allow = self.allowed.clone();
+        let uri = request.uri().clone();
         let plain = request.uri().scheme() == Some(&http::uri::Scheme::HTTP);
         Box::new(async move {
             let (response, io) = if plain {
@@ -79,6 +83,7 @@ impl WasiHttpHooks for RegistryHooks {
                     wasmtime_wasi_http::default_send_request(request, options).await?;
                 (response.map(|b| b.boxed_unsync()), Box::new(io) as IoFuture)
             };
+            allow.learn_from(&uri, response.status().as_u16(), response.headers());
             let response = response.map(move |body| {
                 body.map_frame(move |frame| {
                     if let Some(data) = frame.data_ref() {

@@ -1,0 +1,136 @@
+//! The hosts a store's component may reach: the location's authority, plus only those the
+//! registry itself named in its answers: the `realm` of a `WWW-Authenticate: Bearer`
+//! challenge from the location's registry, and the `Location` of a redirect from any host
+//! already admitted. Nothing else. At most [`MAX_LEARNED`] hosts are learned.
+
+use std::sync::Mutex;
+
+use crate::location::AllowedAuthority;
+
+/// The most hosts learned from answers.
+pub const MAX_LEARNED: usize = 16;
+
+pub struct AllowList {
+    origin: AllowedAuthority,
+    learned: Mutex<Vec<AllowedAuthority>>,
+}
+
+impl AllowList {
+    pub fn new(origin: AllowedAuthority) -> Self {
+        AllowList {
+            origin,
+            learned: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn learned(&self) -> std::sync::MutexGuard<'_, Vec<AllowedAuthority>> {
+        self.learned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        self.origin.allows(uri) || self.learned().iter().any(|a| a.allows(uri))
+    }
+
+    /// Learns the hosts an answer to a request for `uri` names (call only for admitted
+    /// requests).
+    pub fn learn_from(&self, uri: &http::Uri, status: u16, headers: &http::HeaderMap) {
+        if (300..400).contains(&status) {
+            if let Some(target) = headers.get(http::header::LOCATION) {
+                self.learn(target.to_str().unwrap_or(""));
+            }
+        }
+        if status == 401 && self.origin.allows(uri) {
+            for challenge in headers.get_all(http::header::WWW_AUTHENTICATE) {
+                if let Some(realm) = bearer_realm(challenge.to_str().unwrap_or("")) {
+                    self.learn(&realm);
+                }
+            }
+        }
+    }
+
+    /// Admits the authority of an absolute http(s) URL; a relative one names no new host.
+    fn learn(&self, url: &str) {
+        let Ok(uri) = url.parse::<http::Uri>() else {
+            return;
+        };
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return;
+        };
+        if !matches!(scheme, "http" | "https") || self.allows(&uri) {
+            return;
+        }
+        let Ok(allowed) = AllowedAuthority::from_location(&format!("oci://{authority}/")) else {
+            return;
+        };
+        let mut learned = self.learned();
+        if learned.len() < MAX_LEARNED {
+            learned.push(allowed);
+        }
+    }
+}
+
+/// The `realm` of a `Bearer` challenge.
+fn bearer_realm(challenge: &str) -> Option<String> {
+    let rest = challenge.trim_start();
+    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case("bearer ") {
+        return None;
+    }
+    let at = rest.find("realm=\"")? + "realm=\"".len();
+    let end = rest[at..].find('"')?;
+    Some(rest[at..at + end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> http::Uri {
+        text.parse().unwrap()
+    }
+
+    fn list() -> AllowList {
+        AllowList::new(AllowedAuthority::from_location("oci://127.0.0.1:5000/repo").unwrap())
+    }
+
+    #[test]
+    fn a_bearer_realm_from_the_registry_is_admitted() {
+        let list = list();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::WWW_AUTHENTICATE,
+            r#"Bearer realm="http://127.0.0.1:6000/token",service="s",scope="x""#
+                .parse()
+                .unwrap(),
+        );
+        assert!(!list.allows(&uri("http://127.0.0.1:6000/token")));
+        // Not from the registry: ignored.
+        list.learn_from(&uri("http://127.0.0.9:1/v2/"), 401, &headers);
+        assert!(!list.allows(&uri("http://127.0.0.1:6000/token")));
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &headers);
+        assert!(list.allows(&uri("http://127.0.0.1:6000/token?scope=y")));
+        assert!(!list.allows(&uri("http://127.0.0.1:6001/token")));
+    }
+
+    #[test]
+    fn a_redirect_location_is_admitted_and_nothing_else() {
+        let list = list();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::LOCATION,
+            "http://127.0.0.2:7000/blob?sig=1".parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 200, &headers);
+        assert!(!list.allows(&uri("http://127.0.0.2:7000/blob")));
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 307, &headers);
+        assert!(list.allows(&uri("http://127.0.0.2:7000/blob")));
+        // A relative Location and a Basic challenge name no new host.
+        let mut other = http::HeaderMap::new();
+        other.insert(http::header::LOCATION, "/v2/elsewhere".parse().unwrap());
+        other.insert(
+            http::header::WWW_AUTHENTICATE,
+            r#"Basic realm="http://127.0.0.3/""#.parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &other);
+        assert!(!list.allows(&uri("http://127.0.0.3/")));
+    }
+}
