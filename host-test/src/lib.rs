@@ -10,6 +10,7 @@ pub mod compile_cache;
 pub mod credentials;
 pub mod docker_config;
 mod error;
+pub mod faults;
 mod hooks;
 mod layer_stats;
 pub mod local_registry;
