@@ -24,6 +24,7 @@ mod stats;
 mod store;
 mod tls_trust;
 mod types;
+pub mod xorshift;
 
 pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
 pub use error::{ErrorKind, StoreError};

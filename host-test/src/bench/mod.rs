@@ -119,8 +119,15 @@ impl Target {
 
 /// Runs every workload; returns the report (the table and what it was measured on).
 pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
-    let sizes = if args.quick { Sizes::QUICK } else { Sizes::FULL };
-    let run_id = format!("{:08x}", workloads::XorShift::from_time().next_u64() as u32);
+    let sizes = if args.quick {
+        Sizes::QUICK
+    } else {
+        Sizes::FULL
+    };
+    let run_id = format!(
+        "{:08x}",
+        crate::xorshift::XorShift::from_time().next_u64() as u32
+    );
     let (_registry, target) = match &args.location {
         Some(location) => (None, parse_location(location, &run_id, &args.options)?),
         None => {

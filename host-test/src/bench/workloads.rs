@@ -7,52 +7,8 @@ use bytes::Bytes;
 use super::native::{Blob, NativeClient};
 use super::table::{mib, Row};
 use super::{progress, BenchError, Sizes, Target};
+use crate::xorshift::XorShift;
 use crate::{mac_hex, Backend, ByteRange, ConnectionPool, Kind, Mac, Store};
-
-/// xorshift64*: random bytes, MACs and ranges, fast enough for 64 MiB objects.
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn from_time() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64);
-        XorShift::new(nanos ^ u64::from(std::process::id()))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Bytes {
-        let mut out = vec![0u8; len];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
-        }
-        Bytes::from(out)
-    }
-
-    pub fn mac(&mut self) -> Mac {
-        let mut mac = [0u8; 32];
-        for chunk in mac.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        mac
-    }
-}
 
 /// Objects stored by one side: the component's MACs, the native client's blobs.
 struct Stored {
@@ -81,7 +37,10 @@ impl Bench {
 
     async fn store(&self, name: &str) -> Result<Store, BenchError> {
         let location = self.target.location(name);
-        Ok(self.backend.connect(&location, &self.target.options).await?)
+        Ok(self
+            .backend
+            .connect(&location, &self.target.options)
+            .await?)
     }
 
     fn native(&self, name: &str) -> NativeClient {
@@ -118,7 +77,7 @@ impl Bench {
         };
         let (mut c_req, mut n_req) = (0, 0);
         for _ in 0..self.sizes.samples {
-            let (data, mac) = (self.rng.bytes(size), self.rng.mac());
+            let (data, mac) = (Bytes::from(self.rng.bytes(size)), self.rng.mac());
             let before = store.stats().requests();
             let t = Instant::now();
             store.put_bytes(Kind::Packfile, &mac, &data).await?;
@@ -126,7 +85,7 @@ impl Bench {
             c_req += store.stats().requests() - before;
             stored.macs.push(mac);
 
-            let (data, mac) = (self.rng.bytes(size), mac_hex(&self.rng.mac()));
+            let (data, mac) = (Bytes::from(self.rng.bytes(size)), mac_hex(&self.rng.mac()));
             let before = native.requests();
             let t = Instant::now();
             stored.blobs.push(native.put("packfile", &mac, data).await?);
@@ -142,7 +101,9 @@ impl Bench {
         let mut store = self.store(&name).await?;
         for mac in &stored.macs {
             let range = Some(ByteRange::new(0, 1));
-            store.get_to(Kind::Packfile, mac, range, tokio::io::sink()).await?;
+            store
+                .get_to(Kind::Packfile, mac, range, tokio::io::sink())
+                .await?;
         }
         let memory_at_start = store.linear_memory();
         let mut get = Row::new(format!("get {}", mib(size)));
@@ -151,7 +112,9 @@ impl Bench {
         for (mac, blob) in stored.macs.iter().zip(&stored.blobs) {
             let before = store.stats().requests();
             let t = Instant::now();
-            let n = store.get_to(Kind::Packfile, mac, None, tokio::io::sink()).await?;
+            let n = store
+                .get_to(Kind::Packfile, mac, None, tokio::io::sink())
+                .await?;
             get.component.push(t.elapsed());
             c_req += store.stats().requests() - before;
             check_size(n, size)?;
@@ -188,7 +151,9 @@ impl Bench {
         let native = self.native(&name);
         for mac in &big.macs[..objects] {
             let range = Some(ByteRange::new(0, 1));
-            store.get_to(Kind::Packfile, mac, range, tokio::io::sink()).await?;
+            store
+                .get_to(Kind::Packfile, mac, range, tokio::io::sink())
+                .await?;
         }
         let mut row = Row::new(format!("{reads} range reads, 4 KiB–1 MiB"));
         let (mut c_req, mut n_req) = (0, 0);
@@ -199,7 +164,9 @@ impl Bench {
             for &(object, offset, length) in &plan {
                 let range = Some(ByteRange::new(offset, length));
                 let mac = &big.macs[object];
-                let n = store.get_to(Kind::Packfile, mac, range, tokio::io::sink()).await?;
+                let n = store
+                    .get_to(Kind::Packfile, mac, range, tokio::io::sink())
+                    .await?;
                 check_size(n, length as usize)?;
             }
             row.component.push(t.elapsed());
@@ -232,7 +199,9 @@ impl Bench {
         for _ in 0..count {
             let mac = mac_hex(&self.rng.mac());
             let manifest = super::native::object_manifest("packfile", &mac, &blob);
-            native.put_manifest(&format!("packfile-{mac}"), manifest).await?;
+            native
+                .put_manifest(&format!("packfile-{mac}"), manifest)
+                .await?;
         }
         let mut row = Row::new(format!("list {count} objects"));
         let (mut c_req, mut n_req) = (0, 0);
@@ -299,7 +268,10 @@ impl Bench {
         progress(&format!("{writers} concurrent puts of {}", mib(size)));
         if writers == 1 {
             for w in 0..4 {
-                self.store(&format!("writers-{w}")).await?.create(b"bench").await?;
+                self.store(&format!("writers-{w}"))
+                    .await?
+                    .create(b"bench")
+                    .await?;
             }
         }
         let mut row = Row::new(format!("{writers} × put {} at once", mib(size)));
@@ -308,7 +280,7 @@ impl Bench {
             let mut work = Vec::new();
             for w in 0..writers {
                 let store = self.store(&format!("writers-{w}")).await?;
-                work.push((store, self.rng.bytes(size), self.rng.mac()));
+                work.push((store, Bytes::from(self.rng.bytes(size)), self.rng.mac()));
             }
             let mut tasks = tokio::task::JoinSet::new();
             let t = Instant::now();
@@ -323,7 +295,11 @@ impl Bench {
             let mut work = Vec::new();
             for w in 0..writers {
                 let native = self.native(&format!("writers-{w}"));
-                work.push((native, self.rng.bytes(size), mac_hex(&self.rng.mac())));
+                work.push((
+                    native,
+                    Bytes::from(self.rng.bytes(size)),
+                    mac_hex(&self.rng.mac()),
+                ));
             }
             let mut tasks = tokio::task::JoinSet::new();
             let t = Instant::now();

@@ -1,4 +1,4 @@
-//! Deterministic test data: a seeded xorshift generator, and streams that produce or check
+//! Deterministic test data: the library's seeded xorshift generator, and streams that produce or check
 //! its bytes without holding them, for objects too large to keep twice.
 
 use std::io;
@@ -7,49 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// xorshift64*: small, fast, and good enough for test bytes and random ranges.
-#[derive(Clone)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `lo..=hi`.
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        assert!(lo <= hi);
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let word = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = vec![0u8; len];
-        self.fill(&mut out);
-        out
-    }
-
-    pub fn mac(&mut self) -> [u8; 32] {
-        let mut mac = [0u8; 32];
-        self.fill(&mut mac);
-        mac
-    }
-}
+pub use kloset_oci_host::xorshift::XorShift;
 
 /// The byte stream of a seed: byte `i` is the same whichever chunks it is read in.
 struct ByteStream {
