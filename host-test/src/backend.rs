@@ -10,12 +10,14 @@ use wasmtime::{Config, Engine};
 use crate::bindings;
 use crate::compile_cache::{cache_dir_from_env, load_component, CacheOutcome};
 use crate::error::{flatten, StoreError};
+use crate::faults::FaultInjector;
 use crate::hooks::RegistryHooks;
 use crate::location::AllowedAuthority;
 use crate::pool::ConnectionPool;
 use crate::state::HostState;
 use crate::stats::RequestCounters;
 use crate::store::Store;
+use crate::tls_trust::CaBundle;
 
 /// Environment variable naming the component file, overriding the default path.
 pub const COMPONENT_ENV: &str = "KLOSET_OCI_COMPONENT";
@@ -34,6 +36,17 @@ pub fn default_component_path() -> PathBuf {
             .join("release")
             .join("kloset_oci.wasm"),
     }
+}
+
+/// What the host adds to a store's requests, beside the location and the options the
+/// component reads.
+#[derive(Clone, Debug, Default)]
+pub struct HostSettings {
+    /// Trust anchors for https beside the system's roots (`--ca-file`, `-o ca_file=`).
+    pub ca: Option<CaBundle>,
+    /// Faults injected into the store's requests (tests only). Shared, so that several
+    /// stores can draw from one seeded sequence and its counts can be read afterwards.
+    pub faults: Option<Arc<FaultInjector>>,
 }
 
 /// A loaded component, ready to make stores. Cheap to clone.
@@ -80,8 +93,7 @@ impl Backend {
         let engine = Engine::new(&config)
             .map_err(|e| StoreError::from_wasmtime("cannot create the wasmtime engine", e))?;
         let context = format!("cannot load component {}", path.display());
-        let bytes = std::fs::read(path)
-            .map_err(|e| StoreError::host(format!("{context}: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| StoreError::host(format!("{context}: {e}")))?;
         let (component, cache) = load_component(&engine, path, &bytes, cache_dir)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -127,9 +139,21 @@ impl Backend {
         location: &str,
         options: &[(String, String)],
     ) -> Result<Store, StoreError> {
+        self.connect_with(location, options, &HostSettings::default())
+            .await
+    }
+
+    /// [`Backend::connect`], with what the host itself adds to the store's requests.
+    pub async fn connect_with(
+        &self,
+        location: &str,
+        options: &[(String, String)],
+        settings: &HostSettings,
+    ) -> Result<Store, StoreError> {
         let allowed = AllowedAuthority::from_location(location)?;
         let counters = Arc::new(RequestCounters::default());
-        let hooks = RegistryHooks::with_pool(allowed, counters.clone(), self.inner.pool.clone());
+        let hooks =
+            RegistryHooks::with_pool(allowed, counters.clone(), self.inner.pool.clone(), settings);
         let mut store = wasmtime::Store::new(&self.inner.engine, HostState::new(hooks));
         store.limiter(|state| state.memory_peak());
         let instance = self

@@ -74,7 +74,7 @@ impl FaultStats {
 }
 
 /// Draws faults for the requests of one or more stores.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct FaultInjector {
     plan: Option<FaultPlan>,
     requests: AtomicU64,
@@ -83,7 +83,10 @@ pub struct FaultInjector {
 
 impl FaultInjector {
     pub fn new(plan: FaultPlan) -> FaultInjector {
-        FaultInjector { plan: Some(plan), ..FaultInjector::default() }
+        FaultInjector {
+            plan: Some(plan),
+            ..FaultInjector::default()
+        }
     }
 
     /// The fault for the next request, if any: a pure function of the seed and the request's
@@ -133,9 +136,17 @@ fn splitmix(mut x: u64) -> u64 {
 }
 
 /// Sends `request` with `send`, except as `fault` says.
-pub async fn inject<F>(fault: Fault, request: http::Request<WasiBody>, options: Option<RequestOptions>, send: F) -> Sent
+pub async fn inject<F>(
+    fault: Fault,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    send: F,
+) -> Sent
 where
-    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> Pin<Box<dyn Future<Output = Sent> + Send>>,
+    F: FnOnce(
+        http::Request<WasiBody>,
+        Option<RequestOptions>,
+    ) -> Pin<Box<dyn Future<Output = Sent> + Send>>,
 {
     match fault {
         Fault::DropBeforeBody => Err(HttpError::ConnectionTerminated),
@@ -149,13 +160,20 @@ where
             Err(HttpError::ConnectionTerminated)
         }
         Fault::StalledBody | Fault::TruncatedBody => {
-            let stall = options.and_then(|o| o.between_bytes_timeout).unwrap_or(Duration::from_secs(600));
+            let stall = options
+                .and_then(|o| o.between_bytes_timeout)
+                .unwrap_or(Duration::from_secs(600));
             let (response, io) = send(request, options).await?;
             let response = response.map(|body| {
                 let broken = if fault == Fault::StalledBody {
-                    Broken::Stalled { sleep: Box::pin(tokio::time::sleep(stall)) }
+                    Broken::Stalled {
+                        sleep: Box::pin(tokio::time::sleep(stall)),
+                    }
                 } else {
-                    Broken::Truncated { body, passed: false }
+                    Broken::Truncated {
+                        body,
+                        passed: false,
+                    }
                 };
                 broken.boxed_unsync()
             });
@@ -170,7 +188,9 @@ fn answer(status: u16, retry_after: Option<&str>) -> (http::Response<WasiBody>, 
     if let Some(seconds) = retry_after {
         builder = builder.header("retry-after", seconds);
     }
-    let body = Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync();
+    let body = Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync();
     let response = builder.body(body).expect("a valid made-up answer");
     (response, Box::new(async { Ok(()) }))
 }
@@ -186,13 +206,18 @@ impl Body for Broken {
     type Data = Bytes;
     type Error = HttpError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         match self.get_mut() {
             Broken::Stalled { sleep } => match sleep.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
                 Poll::Pending => Poll::Pending,
             },
-            Broken::Truncated { passed: true, .. } => Poll::Ready(Some(Err(HttpError::HttpResponseIncomplete))),
+            Broken::Truncated { passed: true, .. } => {
+                Poll::Ready(Some(Err(HttpError::HttpResponseIncomplete)))
+            }
             Broken::Truncated { body, passed } => match Pin::new(body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) if frame.data_ref().is_some_and(|d| d.len() > 1) => {
                     // Pass half of the first frame of data, then break.
@@ -216,17 +241,26 @@ mod tests {
 
     #[test]
     fn draws_are_reproducible_and_near_the_rate() {
-        let plan = FaultPlan { seed: 42, per_mille: 100 };
+        let plan = FaultPlan {
+            seed: 42,
+            per_mille: 100,
+        };
         let (a, b) = (FaultInjector::new(plan), FaultInjector::new(plan));
         let draws_a: Vec<_> = (0..5000).map(|_| a.draw()).collect();
         let draws_b: Vec<_> = (0..5000).map(|_| b.draw()).collect();
         assert_eq!(draws_a, draws_b);
         let injected = a.stats().injected();
-        assert!((350..=650).contains(&injected), "{injected} faults in 5000 at 10%");
+        assert!(
+            (350..=650).contains(&injected),
+            "{injected} faults in 5000 at 10%"
+        );
         for kind in KINDS {
             assert!(draws_a.contains(&Some(kind)), "{kind:?} never drawn");
         }
-        let other = FaultInjector::new(FaultPlan { seed: 43, per_mille: 100 });
+        let other = FaultInjector::new(FaultPlan {
+            seed: 43,
+            per_mille: 100,
+        });
         let draws_c: Vec<_> = (0..5000).map(|_| other.draw()).collect();
         assert_ne!(draws_a, draws_c);
         assert_eq!(FaultInjector::default().draw(), None);

@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::allow_list::AllowList;
+use crate::backend::HostSettings;
+use crate::faults::FaultInjector;
 use crate::location::AllowedAuthority;
 use crate::pool::ConnectionPool;
 use crate::stats::RequestCounters;
@@ -24,13 +26,22 @@ pub struct RegistryHooks {
     allowed: Arc<AllowList>,
     counters: Arc<RequestCounters>,
     pool: ConnectionPool,
+    #[allow(dead_code)] // read once the TLS client is in the hook
+    settings: HostSettings,
+    #[allow(dead_code)] // read once faults are injected in the hook
+    faults: Option<Arc<FaultInjector>>,
 }
 
 impl RegistryHooks {
     /// Hooks with a pool of their own.
     #[cfg(test)]
     pub fn new(allowed: AllowedAuthority, counters: Arc<RequestCounters>) -> Self {
-        RegistryHooks::with_pool(allowed, counters, ConnectionPool::new())
+        RegistryHooks::with_pool(
+            allowed,
+            counters,
+            ConnectionPool::new(),
+            &HostSettings::default(),
+        )
     }
 
     /// Hooks that share `pool` (the backend's) with other stores.
@@ -38,11 +49,14 @@ impl RegistryHooks {
         allowed: AllowedAuthority,
         counters: Arc<RequestCounters>,
         pool: ConnectionPool,
+        settings: &HostSettings,
     ) -> Self {
         RegistryHooks {
             allowed: Arc::new(AllowList::new(allowed)),
             counters,
             pool,
+            faults: settings.faults.clone(),
+            settings: settings.clone(),
         }
     }
 }

@@ -26,7 +26,7 @@ mod tls_trust;
 mod types;
 pub mod xorshift;
 
-pub use backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
+pub use backend::{default_component_path, Backend, HostSettings, BUILD_COMMAND, COMPONENT_ENV};
 pub use error::{ErrorKind, StoreError};
 pub use layer_stats::{stats_line, LayerStats};
 pub use location::AllowedAuthority;

@@ -303,10 +303,12 @@ async fn bench(
         options,
         quick,
     };
-    let report = kloset_oci_host::bench::run(args).await.map_err(|e| Failure {
-        subject: "bench".into(),
-        error: StoreError::host(e.to_string()),
-    })?;
+    let report = kloset_oci_host::bench::run(args)
+        .await
+        .map_err(|e| Failure {
+            subject: "bench".into(),
+            error: StoreError::host(e.to_string()),
+        })?;
     write_stdout(report.as_bytes()).await
 }
 

@@ -114,20 +114,20 @@ impl ConnectionPool {
 
         let authority = key.1.as_str();
         let (mut sender, response) = match self.checkout(&key) {
-            Some(mut sender) => match first_byte_try(first_byte_timeout, &mut sender, request)
-                .await?
-            {
-                Ok(response) => (sender, Ok(response)),
-                Err(mut failed) => match failed.take_message() {
-                    // Never sent: the connection was closed under us. Try a new one.
-                    Some(request) => {
-                        let mut sender = self.connect(authority, connect_timeout).await?;
-                        let sent = first_byte(first_byte_timeout, sender.send_request(request));
-                        (sender, sent.await)
-                    }
-                    None => return Err(HttpError::from(failed.into_error())),
-                },
-            },
+            Some(mut sender) => {
+                match first_byte_try(first_byte_timeout, &mut sender, request).await? {
+                    Ok(response) => (sender, Ok(response)),
+                    Err(mut failed) => match failed.take_message() {
+                        // Never sent: the connection was closed under us. Try a new one.
+                        Some(request) => {
+                            let mut sender = self.connect(authority, connect_timeout).await?;
+                            let sent = first_byte(first_byte_timeout, sender.send_request(request));
+                            (sender, sent.await)
+                        }
+                        None => return Err(HttpError::from(failed.into_error())),
+                    },
+                }
+            }
             None => {
                 let mut sender = self.connect(authority, connect_timeout).await?;
                 let sent = first_byte(first_byte_timeout, sender.send_request(request));

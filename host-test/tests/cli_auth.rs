@@ -82,9 +82,8 @@ fn auth_entry(user: &str, password: &str) -> String {
 
 /// The whole round: create, put, get, list, delete.
 fn round_trip(docker_dir: &Path, location: &str, args: &[&str], env: &[(&str, &str)]) {
-    let with = |more: &[&str]| -> Vec<String> {
-        args.iter().chain(more).map(|s| s.to_string()).collect()
-    };
+    let with =
+        |more: &[&str]| -> Vec<String> { args.iter().chain(more).map(|s| s.to_string()).collect() };
     succeeded(&run(
         docker_dir,
         location,

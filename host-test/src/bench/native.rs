@@ -102,7 +102,8 @@ impl NativeClient {
     pub async fn put(&self, kind: &str, mac: &str, data: Bytes) -> Result<Blob, BenchError> {
         let blob = self.push_blob(data).await?;
         let manifest = object_manifest(kind, mac, &blob);
-        self.put_manifest(&format!("{kind}-{mac}"), manifest).await?;
+        self.put_manifest(&format!("{kind}-{mac}"), manifest)
+            .await?;
         Ok(blob)
     }
 
@@ -112,7 +113,13 @@ impl NativeClient {
         let size = data.len() as u64;
         let post = self.url("blobs/uploads/");
         let (parts, _) = self
-            .exchange(http::Method::POST, &post, &[("content-length", "0")], empty(), &[202])
+            .exchange(
+                http::Method::POST,
+                &post,
+                &[("content-length", "0")],
+                empty(),
+                &[202],
+            )
             .await?;
         let session = self.location(&parts)?;
         let (session, digest, body) = if data.len() <= STREAM_THRESHOLD {
@@ -125,14 +132,24 @@ impl NativeClient {
             };
             let headers = [("content-type", "application/octet-stream")];
             let (parts, _) = self
-                .exchange(http::Method::PATCH, &session, &headers, body.boxed_unsync(), &[202])
+                .exchange(
+                    http::Method::PATCH,
+                    &session,
+                    &headers,
+                    body.boxed_unsync(),
+                    &[202],
+                )
                 .await?;
             let hasher = std::mem::take(&mut *hasher.lock().expect("hasher lock"));
             (self.location(&parts)?, hex_digest(hasher), empty())
         };
         let sep = if session.contains('?') { '&' } else { '?' };
         let url = format!("{session}{sep}digest={digest}");
-        let length = if body.size_hint().exact() == Some(0) { 0 } else { size };
+        let length = if body.size_hint().exact() == Some(0) {
+            0
+        } else {
+            size
+        };
         let length = length.to_string();
         let headers = [
             ("content-type", "application/octet-stream"),
@@ -146,9 +163,15 @@ impl NativeClient {
     pub async fn put_manifest(&self, tag: &str, manifest: Vec<u8>) -> Result<(), BenchError> {
         let url = self.url(&format!("manifests/{tag}"));
         let headers = [("content-type", MANIFEST_TYPE)];
-        self.exchange(http::Method::PUT, &url, &headers, full(manifest.into()), &[201])
-            .await
-            .map(drop)
+        self.exchange(
+            http::Method::PUT,
+            &url,
+            &headers,
+            full(manifest.into()),
+            &[201],
+        )
+        .await
+        .map(drop)
     }
 
     /// The blob an object's manifest names (1 request); `None` when there is no such tag.
@@ -168,7 +191,9 @@ impl NativeClient {
                 digest: digest.to_string(),
                 size,
             })),
-            _ => Err(BenchError::new(format!("{tag}: a manifest without a layer"))),
+            _ => Err(BenchError::new(format!(
+                "{tag}: a manifest without a layer"
+            ))),
         }
     }
 
@@ -195,14 +220,27 @@ impl NativeClient {
     }
 
     /// Reads `length` bytes of a blob from `offset` with one `Range` request.
-    pub async fn get_range(&self, blob: &Blob, offset: u64, length: u32) -> Result<u64, BenchError> {
+    pub async fn get_range(
+        &self,
+        blob: &Blob,
+        offset: u64,
+        length: u32,
+    ) -> Result<u64, BenchError> {
         let url = self.url(&format!("blobs/{}", blob.digest));
         let range = format!("bytes={offset}-{}", offset + u64::from(length) - 1);
         let response = self
-            .send(http::Method::GET, &url, &[("range", range.as_str())], empty())
+            .send(
+                http::Method::GET,
+                &url,
+                &[("range", range.as_str())],
+                empty(),
+            )
             .await?;
         if response.status() != 206 {
-            return Err(BenchError::new(format!("GET {url} {range}: {}", response.status())));
+            return Err(BenchError::new(format!(
+                "GET {url} {range}: {}",
+                response.status()
+            )));
         }
         let mut body = response.into_body();
         let mut total = 0u64;
@@ -281,7 +319,13 @@ pub fn object_manifest(kind: &str, mac: &str, blob: &Blob) -> Vec<u8> {
     manifest_json(&artifact, layer, blob, kind, Some(mac))
 }
 
-fn manifest_json(artifact: &str, layer: &str, blob: &Blob, kind: &str, mac: Option<&str>) -> Vec<u8> {
+fn manifest_json(
+    artifact: &str,
+    layer: &str,
+    blob: &Blob,
+    kind: &str,
+    mac: Option<&str>,
+) -> Vec<u8> {
     let mut annotations = serde_json::json!({ "io.kloset.kind": kind });
     if let Some(mac) = mac {
         annotations["io.kloset.mac"] = mac.into();
@@ -302,11 +346,15 @@ fn manifest_json(artifact: &str, layer: &str, blob: &Blob, kind: &str, mac: Opti
 }
 
 fn empty() -> WasiBody {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn full(bytes: Bytes) -> WasiBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

@@ -125,10 +125,12 @@ fn cells(row: &Row) -> [String; 7] {
         row.bytes.map_or("—".into(), |b| {
             format!("{} / {}", mbps(&row.component, b), mbps(&row.native, b))
         }),
-        row.requests
-            .map_or("—".into(), |(c, n)| format!("{} / {}", count(c), count(n))),
-        row.memory
-            .map_or("—".into(), |(grown, peak)| format!("+{} ({})", mib(grown), mib(peak))),
+        row.requests.map_or("—".into(), |(c, n)| {
+            format!("{} / {}", count(c), count(n))
+        }),
+        row.memory.map_or("—".into(), |(grown, peak)| {
+            format!("+{} ({})", mib(grown), mib(peak))
+        }),
     ]
 }
 
@@ -198,6 +200,8 @@ mod tests {
         let rows = [Row::new("a"), Row::new("b")];
         let table = render(&rows);
         assert_eq!(table.lines().count(), 4);
-        assert!(table.lines().all(|l| l.starts_with('|') && l.ends_with('|')));
+        assert!(table
+            .lines()
+            .all(|l| l.starts_with('|') && l.ends_with('|')));
     }
 }
