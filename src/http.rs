@@ -67,6 +67,10 @@ pub struct Request {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: RequestBody,
+    /// Where set, a successful answer's body is read whole (up to this many bytes) by the
+    /// retrying layer as part of the attempt, so that a connection breaking mid-body is
+    /// retried like one breaking before the answer (small bodies: manifests, tag lists).
+    pub read_whole: Option<usize>,
 }
 
 impl Request {
@@ -76,7 +80,14 @@ impl Request {
             url: url.into(),
             headers: Vec::new(),
             body: RequestBody::Empty,
+            read_whole: None,
         }
+    }
+
+    /// Asks for the answer's body whole, up to `limit` bytes (see [`Request::read_whole`]).
+    pub fn whole_body(mut self, limit: usize) -> Self {
+        self.read_whole = Some(limit);
+        self
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -224,6 +235,21 @@ impl Response {
         }
     }
 
+    /// The same answer with its body read into memory, refusing one longer than `limit`.
+    pub fn into_memory(mut self, limit: usize) -> Result<Response> {
+        let body = std::mem::replace(&mut self.body, Box::new(MemoryBody::default()));
+        let streamed = Response {
+            status: self.status,
+            headers: Vec::new(),
+            body,
+        };
+        self.body = Box::new(MemoryBody {
+            bytes: streamed.read_to_end(limit)?,
+            at: 0,
+        });
+        Ok(self)
+    }
+
     /// Reads at most `limit` bytes of the body (for error bodies, which may be huge).
     pub fn read_prefix(mut self, limit: usize) -> Vec<u8> {
         let mut out = Vec::new();
@@ -234,6 +260,22 @@ impl Response {
             }
         }
         out
+    }
+}
+
+/// A body already in memory.
+#[derive(Default)]
+struct MemoryBody {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl Body for MemoryBody {
+    fn read(&mut self, max: usize) -> Result<Vec<u8>> {
+        let end = self.bytes.len().min(self.at.saturating_add(max));
+        let chunk = self.bytes[self.at..end].to_vec();
+        self.at = end;
+        Ok(chunk)
     }
 }
 

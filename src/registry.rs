@@ -4,7 +4,7 @@
 use crate::digest::Digest;
 use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
 use crate::http::{send, Method, Request, Response, Transport};
-use crate::layout::{MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
+use crate::layout::{BlobRef, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
 
 /// Error bodies are read up to this size and the rest is dropped.
@@ -62,7 +62,8 @@ impl Registry {
     /// The manifest a reference (tag or digest) names, or `None` where there is none.
     pub fn get_manifest(&self, reference: &str) -> Result<Option<Vec<u8>>> {
         let request = Request::new(Method::Get, self.url(&format!("manifests/{reference}")))
-            .header("accept", MANIFEST_MEDIA_TYPE);
+            .header("accept", MANIFEST_MEDIA_TYPE)
+            .whole_body(MANIFEST_LIMIT);
         let response = self.send(request)?;
         let response = match expect(response, &[200], Method::Get) {
             Ok(r) => r,
@@ -100,6 +101,25 @@ impl Registry {
         Err(classify(status, &body))
     }
 
+    /// Whether the registry holds `blob` (distribution spec, "Checking if content exists in
+    /// the registry": HEAD answers 200 or 404). A size other than the descriptor's is a
+    /// protocol error.
+    pub fn has_blob(&self, blob: BlobRef) -> Result<bool> {
+        let request = Request::new(Method::Head, self.url(&format!("blobs/{}", blob.digest)));
+        let response = match expect(self.send(request)?, &[200], Method::Head) {
+            Ok(response) => response,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match response.content_length()? {
+            Some(size) if size != blob.size => Err(Error::protocol(format!(
+                "the registry holds blob {} with {size} bytes, not {}",
+                blob.digest, blob.size
+            ))),
+            _ => Ok(true),
+        }
+    }
+
     /// Deletes a manifest by digest (distribution 2.8 refuses deletes by tag).
     pub fn delete_manifest(&self, digest: &Digest) -> Result<()> {
         let request = Request::new(Method::Delete, self.url(&format!("manifests/{digest}")));
@@ -123,7 +143,8 @@ impl Registry {
         let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
         let mut tags = Vec::new();
         for _ in 0..TAG_PAGES_MAX {
-            let response = self.send(Request::new(Method::Get, url.as_str()))?;
+            let page = Request::new(Method::Get, url.as_str()).whole_body(TAG_PAGE_LIMIT);
+            let response = self.send(page)?;
             let response = match expect(response, &[200], Method::Get) {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
                 other => other?,

@@ -1,9 +1,10 @@
 //! Retries: a pure policy, (attempt, outcome) -> wait, and the layer that applies it.
 //!
 //! Retried: requests whose body can be sent again (none, or bytes in memory), after a
-//! connection failure, a 408, a 429 or a 5xx. A streamed body (the upload PATCH) is never
-//! retried here; the upload restarts in a new session instead (`upload.rs`). Attempts and
-//! total time are both bounded; `Retry-After` (in seconds) is honoured within the bound.
+//! connection failure (also one while reading a body the request asked to get whole), a 408,
+//! a 429 or a 5xx. A streamed body (the upload PATCH) is never retried: its bytes are no
+//! longer held, so the put fails and may be made again (`upload.rs`). Attempts and total time
+//! are both bounded; `Retry-After` (in seconds) is honoured within the bound.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -128,7 +129,13 @@ impl Layer for RetryLayer {
             let result = self
                 .inner
                 .start(request.clone())
-                .and_then(|exchange| exchange.finish());
+                .and_then(|exchange| exchange.finish())
+                .and_then(|response| match request.read_whole {
+                    Some(limit) if (200..300).contains(&response.status) => {
+                        response.into_memory(limit)
+                    }
+                    _ => Ok(response),
+                });
             let outcome = match &result {
                 Ok(response) => Outcome::Status {
                     status: response.status,

@@ -267,7 +267,12 @@ impl Store {
             // Delete only what is provably this object's own manifest.
             layout::parse_object_manifest(&manifest, kind, &mac)?;
             self.inner.blobs.borrow_mut().remove(&(kind, mac));
-            self.inner.registry.delete_manifest(&Digest::of(&manifest))
+            match self.inner.registry.delete_manifest(&Digest::of(&manifest)) {
+                // Found a moment ago, gone now: a DELETE sent again after its answer was lost
+                // finds nothing left to delete. Either way the object is gone, as asked.
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
         };
         steps().map_err(|e| e.context(&name))
     }

@@ -98,8 +98,18 @@ impl BlobUpload {
                 let response =
                     expect(response, &[202, 204], Method::Patch).map_err(session_lost)?;
                 let session = next_session(&session, &response)?;
-                close_session(registry, &session, blob.digest, Rc::default())
-                    .map_err(session_lost)?;
+                match close_session(registry, &session, blob.digest, Rc::default()) {
+                    Ok(()) => {}
+                    // The close may have reached the registry and only its answer been lost:
+                    // sent again, it finds the session used up. The streamed bytes are gone,
+                    // but the blob, named by its digest, tells whether it was stored.
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        if !registry.has_blob(blob)? {
+                            return Err(session_lost(e));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(blob)

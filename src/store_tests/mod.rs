@@ -8,7 +8,7 @@ mod writes;
 pub(super) use crate::blob_read::ByteRange;
 pub(super) use crate::digest::Digest;
 pub(super) use crate::error::ErrorKind;
-pub(super) use crate::http::Method::{Delete, Get, Patch, Post, Put};
+pub(super) use crate::http::Method::{Delete, Get, Head, Patch, Post, Put};
 pub(super) use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG};
 pub(super) use crate::store::Store;
 pub(super) use crate::testing::{oci_error, Answer, Scripted};
