@@ -19,6 +19,8 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 pub type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
+/// The real send of a request, as the hook makes it.
+pub type SendFuture = Pin<Box<dyn Future<Output = Sent> + Send>>;
 
 /// How often, and from which seed, faults are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +137,22 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Sends `request` with `send`, with `fault` injected where one was drawn.
+pub async fn send_with<F>(
+    fault: Option<Fault>,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    send: F,
+) -> Sent
+where
+    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture,
+{
+    match fault {
+        None => send(request, options).await,
+        Some(fault) => inject(fault, request, options, send).await,
+    }
+}
+
 /// Sends `request` with `send`, except as `fault` says.
 pub async fn inject<F>(
     fault: Fault,
@@ -143,10 +161,7 @@ pub async fn inject<F>(
     send: F,
 ) -> Sent
 where
-    F: FnOnce(
-        http::Request<WasiBody>,
-        Option<RequestOptions>,
-    ) -> Pin<Box<dyn Future<Output = Sent> + Send>>,
+    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture,
 {
     match fault {
         Fault::DropBeforeBody => Err(HttpError::ConnectionTerminated),
@@ -238,6 +253,94 @@ impl Body for Broken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// A send that answers 200 with `body` and records that it was called.
+    fn fake_send(
+        called: Arc<AtomicBool>,
+        body: &'static [u8],
+    ) -> impl FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture {
+        move |_request, _options| {
+            called.store(true, Ordering::SeqCst);
+            Box::pin(async move {
+                let body = http_body_util::Full::new(Bytes::from_static(body))
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                let response = http::Response::builder().status(200).body(body).unwrap();
+                Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+            })
+        }
+    }
+
+    fn request() -> http::Request<WasiBody> {
+        let body = Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::get("http://127.0.0.1:1/v2/")
+            .body(body)
+            .unwrap()
+    }
+
+    /// Each fault does what it says: whether the request reaches the registry, and what
+    /// the caller gets back.
+    #[tokio::test]
+    async fn each_fault_shapes_the_exchange() {
+        let options = RequestOptions {
+            between_bytes_timeout: Some(Duration::from_millis(10)),
+            ..RequestOptions::default()
+        };
+        let run = |fault: Option<Fault>| {
+            let called = Arc::new(AtomicBool::new(false));
+            let send = fake_send(called.clone(), b"0123456789");
+            async move {
+                let sent = send_with(fault, request(), Some(options), send).await;
+                (called.load(Ordering::SeqCst), sent)
+            }
+        };
+        let (called, sent) = run(None).await;
+        assert!(called);
+        let body = sent.unwrap().0.into_body().collect().await.unwrap();
+        assert_eq!(body.to_bytes(), &b"0123456789"[..]);
+
+        let (called, sent) = run(Some(Fault::DropBeforeBody)).await;
+        assert!(
+            !called,
+            "dropped before the body: the registry never sees it"
+        );
+        assert!(matches!(sent, Err(HttpError::ConnectionTerminated)));
+
+        let (called, sent) = run(Some(Fault::DropAfterBody)).await;
+        assert!(called, "dropped after the body: the registry acted");
+        assert!(matches!(sent, Err(HttpError::ConnectionTerminated)));
+
+        for (fault, status) in [(Fault::Status(502), 502), (Fault::TooManyRequests, 429)] {
+            let (called, sent) = run(Some(fault)).await;
+            assert!(!called);
+            let response = sent.unwrap().0;
+            assert_eq!(response.status(), status);
+            let retry_after = response.headers().get("retry-after");
+            assert_eq!(retry_after.is_some(), status == 429);
+        }
+
+        let (called, sent) = run(Some(Fault::TruncatedBody)).await;
+        assert!(called);
+        let mut body = sent.unwrap().0.into_body();
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(first, &b"01234"[..]);
+        assert!(matches!(
+            body.frame().await,
+            Some(Err(HttpError::HttpResponseIncomplete))
+        ));
+
+        let (called, sent) = run(Some(Fault::StalledBody)).await;
+        assert!(called);
+        let mut body = sent.unwrap().0.into_body();
+        assert!(matches!(
+            body.frame().await,
+            Some(Err(HttpError::ConnectionReadTimeout))
+        ));
+    }
 
     #[test]
     fn draws_are_reproducible_and_near_the_rate() {

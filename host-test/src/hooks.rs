@@ -11,7 +11,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::allow_list::AllowList;
 use crate::backend::HostSettings;
-use crate::faults::FaultInjector;
+use crate::faults::{self, FaultInjector};
 use crate::location::AllowedAuthority;
 use crate::pool::ConnectionPool;
 use crate::stats::RequestCounters;
@@ -28,7 +28,6 @@ pub struct RegistryHooks {
     pool: ConnectionPool,
     #[allow(dead_code)] // read once the TLS client is in the hook
     settings: HostSettings,
-    #[allow(dead_code)] // read once faults are injected in the hook
     faults: Option<Arc<FaultInjector>>,
 }
 
@@ -74,6 +73,7 @@ impl WasiHttpHooks for RegistryHooks {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         self.counters.count_request(request.method());
+        let fault = self.faults.as_ref().and_then(|faults| faults.draw());
         let counters = self.counters.clone();
         let sent = counters.clone();
         let request = request.map(move |body| {
@@ -89,14 +89,19 @@ impl WasiHttpHooks for RegistryHooks {
         let allow = self.allowed.clone();
         let uri = request.uri().clone();
         let plain = request.uri().scheme() == Some(&http::uri::Scheme::HTTP);
+        let send = move |request: http::Request<WasiBody>, options| -> faults::SendFuture {
+            Box::pin(async move {
+                if plain {
+                    pool.send(request, options).await
+                } else {
+                    let (response, io) =
+                        wasmtime_wasi_http::default_send_request(request, options).await?;
+                    Ok((response.map(|b| b.boxed_unsync()), Box::new(io) as IoFuture))
+                }
+            })
+        };
         Box::new(async move {
-            let (response, io) = if plain {
-                pool.send(request, options).await?
-            } else {
-                let (response, io) =
-                    wasmtime_wasi_http::default_send_request(request, options).await?;
-                (response.map(|b| b.boxed_unsync()), Box::new(io) as IoFuture)
-            };
+            let (response, io) = faults::send_with(fault, request, options, send).await?;
             allow.learn_from(&uri, response.status().as_u16(), response.headers());
             let response = response.map(move |body| {
                 body.map_frame(move |frame| {
