@@ -5,6 +5,7 @@
 
 use std::sync::Mutex;
 
+use crate::challenge::bearer_realms;
 use crate::location::AllowedAuthority;
 
 /// The most hosts learned from answers.
@@ -41,7 +42,7 @@ impl AllowList {
         }
         if status == 401 && self.origin.allows(uri) {
             for challenge in headers.get_all(http::header::WWW_AUTHENTICATE) {
-                if let Some(realm) = bearer_realm(challenge.to_str().unwrap_or("")) {
+                for realm in bearer_realms(challenge.to_str().unwrap_or("")) {
                     self.learn(&realm);
                 }
             }
@@ -67,17 +68,6 @@ impl AllowList {
             learned.push(allowed);
         }
     }
-}
-
-/// The `realm` of a `Bearer` challenge.
-fn bearer_realm(challenge: &str) -> Option<String> {
-    let rest = challenge.trim_start();
-    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case("bearer ") {
-        return None;
-    }
-    let at = rest.find("realm=\"")? + "realm=\"".len();
-    let end = rest[at..].find('"')?;
-    Some(rest[at..at + end].to_string())
 }
 
 #[cfg(test)]
@@ -109,6 +99,25 @@ mod tests {
         list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &headers);
         assert!(list.allows(&uri("http://127.0.0.1:6000/token?scope=y")));
         assert!(!list.allows(&uri("http://127.0.0.1:6001/token")));
+    }
+
+    /// Every form of challenge the component follows names a realm the host admits.
+    #[test]
+    fn a_bearer_realm_is_admitted_in_any_challenge_form() {
+        for value in [
+            r#"Basic realm="registry", Bearer realm="http://127.0.0.1:6000/token",scope="x""#,
+            r#"Bearer Realm="http://127.0.0.1:6000/token""#,
+            "Bearer realm=http://127.0.0.1:6000/token,service=s",
+        ] {
+            let list = list();
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::WWW_AUTHENTICATE, value.parse().unwrap());
+            list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &headers);
+            assert!(
+                list.allows(&uri("http://127.0.0.1:6000/token?scope=y")),
+                "{value}"
+            );
+        }
     }
 
     #[test]
