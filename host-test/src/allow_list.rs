@@ -37,7 +37,13 @@ impl AllowList {
     pub fn learn_from(&self, uri: &http::Uri, status: u16, headers: &http::HeaderMap) {
         if (300..400).contains(&status) {
             if let Some(target) = headers.get(http::header::LOCATION) {
-                self.learn(target.to_str().unwrap_or(""));
+                let target = target.to_str().unwrap_or("").trim();
+                match (target.strip_prefix("//"), uri.scheme_str()) {
+                    // A network-path reference (RFC 3986 §4.2) keeps the request's scheme;
+                    // the component follows it to that host.
+                    (Some(rest), Some(scheme)) => self.learn(&format!("{scheme}://{rest}")),
+                    _ => self.learn(target),
+                }
             }
         }
         if status == 401 && self.origin.allows(uri) {
@@ -141,5 +147,18 @@ mod tests {
         );
         list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &other);
         assert!(!list.allows(&uri("http://127.0.0.3/")));
+    }
+
+    #[test]
+    fn a_network_path_location_is_admitted_with_the_request_scheme() {
+        let list = list();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::LOCATION,
+            "//127.0.0.4:7000/blob?sig=1".parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 302, &headers);
+        assert!(list.allows(&uri("http://127.0.0.4:7000/blob?sig=1")));
+        assert!(!list.allows(&uri("http://127.0.0.4:7001/blob")));
     }
 }
