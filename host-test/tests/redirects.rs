@@ -288,3 +288,92 @@ fn the_storage_host_serves_ranges_and_nothing_outside_its_root() {
         ("HEAD", "/../outside")
     );
 }
+
+/// A loopback "registry" that answers every POST with 202 and `location`, anything else
+/// with 404: an upload session on another host, which no real registry here produces.
+struct UploadElsewhere {
+    authority: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl UploadElsewhere {
+    fn serve(location: String) -> UploadElsewhere {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let halt = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming().take(1000) {
+                if halt.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { continue };
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let answer = if head.starts_with(b"POST ") {
+                    format!("HTTP/1.1 202 Accepted\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .into()
+                };
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        UploadElsewhere {
+            authority,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for UploadElsewhere {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(&self.authority);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The allow-list admits a host the registry names in a redirect or a Bearer realm, nothing
+/// else: an upload session `Location` on another host (a 202, not a redirect) is refused
+/// before any connection, and the put fails with a `denied` error.
+#[test]
+fn a_host_named_outside_a_redirect_stays_refused() {
+    let elsewhere = std::net::TcpListener::bind("127.0.0.3:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let target = format!("http://{}/upload/1", elsewhere.local_addr().unwrap());
+    let registry = UploadElsewhere::serve(target);
+    let location = format!("oci://{}/elsewhere", registry.authority);
+    suite::fixture::run_case(&REDIRECT_HTPASSWD, "upload_elsewhere", |fx| {
+        Box::pin(async move {
+            let mut store = fx.backend.connect(&location, &[]).await.unwrap();
+            let err = store
+                .put_bytes(Kind::Lock, &[5; 32], b"refused")
+                .await
+                .expect_err("the put reached a host nobody named");
+            assert_eq!(err.kind, kloset_oci_host::ErrorKind::Denied, "{err}");
+            // Refused once: a refusal is no transient fault to retry.
+            let stats = store.stats();
+            assert_eq!(stats.refused, 1, "{stats:?}");
+            assert_eq!(stats.post, 1, "{stats:?}");
+        })
+    });
+    match elsewhere.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the unnamed host got a connection: {other:?}"),
+    }
+}
