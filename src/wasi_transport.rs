@@ -4,11 +4,13 @@
 //! its body is written; writes follow `check-write` permits; the output stream is dropped
 //! before `outgoing-body.finish`; response bodies are read in large blocking reads.
 
+use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
     Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
+use wasi::io::poll;
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -105,18 +107,18 @@ struct WasiExchange {
 impl Exchange for WasiExchange {
     fn write(&mut self, mut chunk: &[u8]) -> Result<()> {
         while !chunk.is_empty() {
-            let permit = self
-                .stream
-                .check_write()
-                .map_err(|e| stream_error("sending", e))?;
+            let permit = match self.stream.check_write() {
+                Ok(permit) => permit,
+                Err(e) => return Err(send_failed(&self.future, e)),
+            };
             if permit == 0 {
                 self.stream.subscribe().block();
                 continue;
             }
             let n = chunk.len().min(permit as usize);
-            self.stream
-                .write(&chunk[..n])
-                .map_err(|e| stream_error("sending", e))?;
+            if let Err(e) = self.stream.write(&chunk[..n]) {
+                return Err(send_failed(&self.future, e));
+            }
             chunk = &chunk[n..];
         }
         Ok(())
@@ -131,7 +133,7 @@ impl Exchange for WasiExchange {
         match stream.blocking_flush() {
             // With a Content-Length, the host may close the stream once it has every byte.
             Ok(()) | Err(StreamError::Closed) => {}
-            Err(e) => return Err(stream_error("sending", e)),
+            Err(e) => return Err(send_failed(&future, e)),
         }
         drop(stream);
         OutgoingBody::finish(body, None).map_err(from_error_code)?;
@@ -195,6 +197,23 @@ impl Body for WasiBody {
             }
             Err(e) => Err(stream_error("receiving", e)),
         }
+    }
+}
+
+/// How long a failed body write waits for the request's own outcome.
+const OUTCOME_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Why writing a request body failed. The host ends the body stream when it refuses the
+/// request (`HttpRequestDenied`, the allow-list) or cannot send it: then the response future
+/// holds the real reason, and a refusal must not pass for a transient fault that is retried.
+/// It is waited for at most [`OUTCOME_WAIT`]; without it, the stream's error stands.
+fn send_failed(future: &FutureIncomingResponse, e: StreamError) -> Error {
+    let ready = future.subscribe();
+    let timer = monotonic_clock::subscribe_duration(nanos(OUTCOME_WAIT));
+    poll::poll(&[&ready, &timer]);
+    match future.get() {
+        Some(Ok(Err(code))) => from_error_code(code),
+        _ => stream_error("sending", e),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::Mutex;
 
+use crate::challenge::bearer_realms;
 use crate::location::AllowedAuthority;
 
 /// The most hosts learned from answers.
@@ -36,12 +37,18 @@ impl AllowList {
     pub fn learn_from(&self, uri: &http::Uri, status: u16, headers: &http::HeaderMap) {
         if (300..400).contains(&status) {
             if let Some(target) = headers.get(http::header::LOCATION) {
-                self.learn(target.to_str().unwrap_or(""));
+                let target = target.to_str().unwrap_or("").trim();
+                match (target.strip_prefix("//"), uri.scheme_str()) {
+                    // A network-path reference (RFC 3986 §4.2) keeps the request's scheme;
+                    // the component follows it to that host.
+                    (Some(rest), Some(scheme)) => self.learn(&format!("{scheme}://{rest}")),
+                    _ => self.learn(target),
+                }
             }
         }
         if status == 401 && self.origin.allows(uri) {
             for challenge in headers.get_all(http::header::WWW_AUTHENTICATE) {
-                if let Some(realm) = bearer_realm(challenge.to_str().unwrap_or("")) {
+                for realm in bearer_realms(challenge.to_str().unwrap_or("")) {
                     self.learn(&realm);
                 }
             }
@@ -67,17 +74,6 @@ impl AllowList {
             learned.push(allowed);
         }
     }
-}
-
-/// The `realm` of a `Bearer` challenge.
-fn bearer_realm(challenge: &str) -> Option<String> {
-    let rest = challenge.trim_start();
-    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case("bearer ") {
-        return None;
-    }
-    let at = rest.find("realm=\"")? + "realm=\"".len();
-    let end = rest[at..].find('"')?;
-    Some(rest[at..at + end].to_string())
 }
 
 #[cfg(test)]
@@ -111,6 +107,25 @@ mod tests {
         assert!(!list.allows(&uri("http://127.0.0.1:6001/token")));
     }
 
+    /// Every form of challenge the component follows names a realm the host admits.
+    #[test]
+    fn a_bearer_realm_is_admitted_in_any_challenge_form() {
+        for value in [
+            r#"Basic realm="registry", Bearer realm="http://127.0.0.1:6000/token",scope="x""#,
+            r#"Bearer Realm="http://127.0.0.1:6000/token""#,
+            "Bearer realm=http://127.0.0.1:6000/token,service=s",
+        ] {
+            let list = list();
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::WWW_AUTHENTICATE, value.parse().unwrap());
+            list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &headers);
+            assert!(
+                list.allows(&uri("http://127.0.0.1:6000/token?scope=y")),
+                "{value}"
+            );
+        }
+    }
+
     #[test]
     fn a_redirect_location_is_admitted_and_nothing_else() {
         let list = list();
@@ -132,5 +147,18 @@ mod tests {
         );
         list.learn_from(&uri("http://127.0.0.1:5000/v2/"), 401, &other);
         assert!(!list.allows(&uri("http://127.0.0.3/")));
+    }
+
+    #[test]
+    fn a_network_path_location_is_admitted_with_the_request_scheme() {
+        let list = list();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::LOCATION,
+            "//127.0.0.4:7000/blob?sig=1".parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 302, &headers);
+        assert!(list.allows(&uri("http://127.0.0.4:7000/blob?sig=1")));
+        assert!(!list.allows(&uri("http://127.0.0.4:7001/blob")));
     }
 }

@@ -103,6 +103,12 @@ impl LocalRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The storage root (`storage.filesystem.rootdirectory`): blobs live under
+    /// `docker/registry/v2/blobs/sha256/<2 hex>/<hex>/data` in it.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Starts the registry (again) on the same port and directory; waits until it answers.
     pub fn start(&mut self) -> Result<(), RegistryError> {
         if self.running.is_some() {
@@ -164,7 +170,7 @@ impl LocalRegistry {
 
     /// How many blobs the registry keeps on disk (`.../blobs/sha256/<xx>/<digest>/data`).
     pub fn blob_count(&self) -> usize {
-        let root = self.dir.path().join("data/docker/registry/v2/blobs/sha256");
+        let root = self.data_dir().join("docker/registry/v2/blobs/sha256");
         let Ok(prefixes) = fs::read_dir(&root) else {
             return 0;
         };

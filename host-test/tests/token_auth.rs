@@ -1,13 +1,16 @@
 //! Token authentication against distribution's `auth.token`, trusting the harness's token
 //! service (real ES256 JWTs): anonymous pull, push and delete scopes, a token lacking
 //! `delete`, and tokens that expire mid-run. The store reaches the token realm only because
-//! the registry named it in its challenge.
+//! the registry named it in its challenge. And the conformance suite on that setup.
 
 mod common;
+mod suite;
 
 use common::auth::{self, material, PASSWORD, USER};
+use common::registry::Registry;
 use common::token_service::{Policy, TokenService};
 use kloset_oci_host::{Backend, ErrorKind, Kind};
+use suite::Setup;
 
 fn policy(user_actions: &[&str], anonymous: &[&str], lifetime_secs: u64) -> Policy {
     Policy {
@@ -16,6 +19,42 @@ fn policy(user_actions: &[&str], anonymous: &[&str], lifetime_secs: u64) -> Poli
         anonymous_actions: Policy::actions(anonymous),
         lifetime_secs,
     }
+}
+
+/// Distribution with token auth, trusting a token service (kept alive by the registry) that
+/// grants the user pull, push and delete.
+fn start_token_registry() -> Registry {
+    let service = TokenService::start(
+        &material().pki,
+        policy(&["pull", "push", "delete"], &[], 300),
+    );
+    auth::start_token(&service).keeping(service)
+}
+
+static TOKEN: Setup = Setup::new(
+    "distribution-token",
+    start_token_registry,
+    auth::basic_options,
+);
+
+conformance_suite!(distribution_token, &crate::TOKEN);
+
+/// The suite's registry is the token setup: its cases got their tokens from the service.
+#[test]
+fn the_suite_registry_asks_for_tokens() {
+    suite::fixture::run_case(&TOKEN, "suite_registry_tokens", |fx| {
+        Box::pin(async move {
+            let mut store = fx.fresh_store().await;
+            store.ping().await.expect("ping");
+            let service = TOKEN
+                .shared
+                .get()
+                .and_then(|r| r.companion::<TokenService>())
+                .expect("the shared registry keeps its token service");
+            assert!(service.requests() > 0, "no token was asked for");
+            assert!(store.layer_stats().await.unwrap().credential_renewals > 0);
+        })
+    });
 }
 
 fn run(body: impl std::future::Future<Output = ()>) {

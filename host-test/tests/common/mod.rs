@@ -7,4 +7,5 @@ pub mod htpasswd;
 pub mod pki;
 pub mod raw_http;
 pub mod registry;
+pub mod storage_host;
 pub mod token_service;

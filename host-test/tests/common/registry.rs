@@ -1,11 +1,17 @@
 //! A local distribution registry for the tests: the library's [`LocalRegistry`], whose
-//! failures panic here (a test cannot go on without its registry).
+//! failures panic here (a test cannot go on without its registry). A registry can keep
+//! companions alive for as long as it lives (the token service it trusts, the storage host
+//! it redirects to).
 
+use std::any::Any;
 use std::ops::{Deref, DerefMut};
 
 use kloset_oci_host::local_registry::LocalRegistry;
 
-pub struct Registry(LocalRegistry);
+pub struct Registry {
+    local: LocalRegistry,
+    companions: Vec<Box<dyn Any + Send + Sync>>,
+}
 
 impl Registry {
     /// Starts a registry with deletes enabled on a free loopback port.
@@ -17,21 +23,35 @@ impl Registry {
     /// `auth:`), for setups other than plain HTTP.
     pub fn start_with_config(extra: &str) -> Registry {
         match LocalRegistry::start_with_config(extra) {
-            Ok(registry) => Registry(registry),
+            Ok(local) => Registry {
+                local,
+                companions: Vec::new(),
+            },
             Err(e) => panic!("cannot start the local registry: {e}"),
         }
     }
 
+    /// The registry, keeping `companion` alive until the registry is dropped.
+    pub fn keeping<T: Any + Send + Sync>(mut self, companion: T) -> Registry {
+        self.companions.push(Box::new(companion));
+        self
+    }
+
+    /// The first companion of type `T`.
+    pub fn companion<T: Any>(&self) -> Option<&T> {
+        self.companions.iter().find_map(|c| c.downcast_ref::<T>())
+    }
+
     /// Starts the registry again on the same port and directory.
     pub fn start(&mut self) {
-        if let Err(e) = self.0.start() {
+        if let Err(e) = self.local.start() {
             panic!("cannot restart the local registry: {e}");
         }
     }
 
     /// Runs `garbage-collect --delete-untagged` on the stopped registry; it must succeed.
     pub fn garbage_collect(&self) -> String {
-        match self.0.garbage_collect() {
+        match self.local.garbage_collect() {
             Ok(text) => text,
             Err(e) => panic!("{e}"),
         }
@@ -42,12 +62,12 @@ impl Deref for Registry {
     type Target = LocalRegistry;
 
     fn deref(&self) -> &LocalRegistry {
-        &self.0
+        &self.local
     }
 }
 
 impl DerefMut for Registry {
     fn deref_mut(&mut self) -> &mut LocalRegistry {
-        &mut self.0
+        &mut self.local
     }
 }

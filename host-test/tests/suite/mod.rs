@@ -1,6 +1,6 @@
 //! The conformance suite: cases written once against a [`Fixture`], and a macro that makes
-//! one `#[test]` per case for a registry setup (plain HTTP today; htpasswd, TLS and token
-//! auth later, each with one more `conformance_suite!` call).
+//! one `#[test]` per case for a registry setup (plain HTTP, htpasswd, token auth, redirected
+//! blob reads: each one `conformance_suite!` call).
 
 pub mod fixture;
 
