@@ -1,7 +1,8 @@
 //! The hosts a store's component may reach: the location's authority, plus only those the
 //! registry itself named in its answers: the `realm` of a `WWW-Authenticate: Bearer`
-//! challenge from the location's registry, and the `Location` of a redirect from any host
-//! already admitted. Nothing else. At most [`MAX_LEARNED`] hosts are learned.
+//! challenge, and the `Location` of a redirect, both from the location's registry. A host
+//! that a storage host or CDN names in turn is not admitted (a redirect chain past the first
+//! hop ends in a `denied` error). Nothing else. At most [`MAX_LEARNED`] hosts are learned.
 
 use std::sync::Mutex;
 
@@ -35,6 +36,9 @@ impl AllowList {
     /// Learns the hosts an answer to a request for `uri` names (call only for admitted
     /// requests).
     pub fn learn_from(&self, uri: &http::Uri, status: u16, headers: &http::HeaderMap) {
+        if !self.origin.allows(uri) {
+            return; // only the registry names hosts
+        }
         if (300..400).contains(&status) {
             if let Some(target) = headers.get(http::header::LOCATION) {
                 let target = target.to_str().unwrap_or("").trim();
@@ -46,7 +50,7 @@ impl AllowList {
                 }
             }
         }
-        if status == 401 && self.origin.allows(uri) {
+        if status == 401 {
             for challenge in headers.get_all(http::header::WWW_AUTHENTICATE) {
                 for realm in bearer_realms(challenge.to_str().unwrap_or("")) {
                     self.learn(&realm);
@@ -160,5 +164,31 @@ mod tests {
         list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 302, &headers);
         assert!(list.allows(&uri("http://127.0.0.4:7000/blob?sig=1")));
         assert!(!list.allows(&uri("http://127.0.0.4:7001/blob")));
+    }
+
+    /// A host that an admitted storage host names in turn was not named by the registry.
+    #[test]
+    fn a_redirect_from_a_learned_host_admits_nothing() {
+        let list = list();
+        let mut first = http::HeaderMap::new();
+        first.insert(
+            http::header::LOCATION,
+            "http://127.0.0.2:7000/a".parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.1:5000/v2/repo/blobs/x"), 307, &first);
+        assert!(list.allows(&uri("http://127.0.0.2:7000/a")));
+        let mut second = http::HeaderMap::new();
+        second.insert(
+            http::header::LOCATION,
+            "http://127.0.0.5:7000/b".parse().unwrap(),
+        );
+        second.insert(
+            http::header::WWW_AUTHENTICATE,
+            r#"Bearer realm="http://127.0.0.6:7000/token""#.parse().unwrap(),
+        );
+        list.learn_from(&uri("http://127.0.0.2:7000/a"), 307, &second);
+        list.learn_from(&uri("http://127.0.0.2:7000/a"), 401, &second);
+        assert!(!list.allows(&uri("http://127.0.0.5:7000/b")));
+        assert!(!list.allows(&uri("http://127.0.0.6:7000/token")));
     }
 }
