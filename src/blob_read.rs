@@ -228,7 +228,7 @@ impl BlobReader {
             }
         }
         if let Some(hasher) = self.hasher.take() {
-            let digest = hasher.finish();
+            let digest = hasher.finish()?;
             if digest != self.blob.digest {
                 return Err(Error::protocol(format!(
                     "blob {} arrived with digest {digest}",

@@ -3,7 +3,7 @@
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// A sha256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,16 +48,63 @@ impl fmt::Debug for Digest {
     }
 }
 
-/// A running sha256 over bytes that stream past.
-#[derive(Clone, Default)]
+/// A SHA-256 over bytes that stream past: what a [`Hasher`] feeds.
+///
+/// In the component the bulk of the bytes (objects put, whole reads) go to the host's native
+/// SHA-256 (`kloset:storage/digest`, see `host_digest`); natively, and for tests, the `sha2`
+/// crate does it.
+pub trait Sha256Stream {
+    fn update(&mut self, bytes: &[u8]);
+    /// The digest of every byte given. An engine outside this crate may answer any number of
+    /// bytes: [`Hasher::finish`] checks there are 32.
+    fn finish(self: Box<Self>) -> Vec<u8>;
+}
+
+/// The `sha2` crate as a [`Sha256Stream`].
+#[derive(Default)]
+pub struct Sha2Stream(Sha256);
+
+impl Sha256Stream for Sha2Stream {
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(self: Box<Self>) -> Vec<u8> {
+        self.0.finalize().to_vec()
+    }
+}
+
+/// The engine for bulk bytes: the host's SHA-256 in the component.
+#[cfg(target_arch = "wasm32")]
+fn bulk_engine() -> Box<dyn Sha256Stream> {
+    Box::new(crate::host_digest::HostSha256::new())
+}
+
+/// The engine for bulk bytes: `sha2` outside the component.
+#[cfg(not(target_arch = "wasm32"))]
+fn bulk_engine() -> Box<dyn Sha256Stream> {
+    Box::new(Sha2Stream::default())
+}
+
+/// A running sha256 over bytes that stream past (objects put, whole reads), with their count.
 pub struct Hasher {
-    inner: Sha256,
+    engine: Box<dyn Sha256Stream>,
     len: u64,
 }
 
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher::with_engine(bulk_engine())
+    }
+}
+
 impl Hasher {
+    pub fn with_engine(engine: Box<dyn Sha256Stream>) -> Hasher {
+        Hasher { engine, len: 0 }
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
-        self.inner.update(bytes);
+        self.engine.update(bytes);
         self.len += bytes.len() as u64;
     }
 
@@ -65,8 +112,16 @@ impl Hasher {
         self.len
     }
 
-    pub fn finish(self) -> Digest {
-        Digest(self.inner.finalize().into())
+    /// The digest, or an `other` error where the engine did not answer 32 bytes.
+    pub fn finish(self) -> Result<Digest> {
+        let bytes = self.engine.finish();
+        let out: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            Error::new(
+                ErrorKind::Other,
+                format!("the SHA-256 engine answered {} bytes, not 32", bytes.len()),
+            )
+        })?;
+        Ok(Digest(out))
     }
 }
 
@@ -86,7 +141,41 @@ mod tests {
         h.update(b"{");
         h.update(b"}");
         assert_eq!(h.len(), 2);
-        assert_eq!(h.finish(), d);
+        assert_eq!(h.finish().unwrap(), d);
+    }
+
+    /// An engine that answers a fixed digest, whatever it is given.
+    struct Fixed(Vec<u8>);
+
+    impl Sha256Stream for Fixed {
+        fn update(&mut self, _: &[u8]) {}
+        fn finish(self: Box<Self>) -> Vec<u8> {
+            self.0
+        }
+    }
+
+    #[test]
+    fn an_engine_answer_that_is_not_32_bytes_is_an_error() {
+        for len in [0, 31, 33, 64] {
+            let mut h = Hasher::with_engine(Box::new(Fixed(vec![7; len])));
+            h.update(b"bytes");
+            let err = h.finish().unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Other);
+            assert!(err.message.contains(&format!("{len} bytes")), "{err:?}");
+        }
+        let h = Hasher::with_engine(Box::new(Fixed(vec![7; 32])));
+        assert_eq!(h.finish().unwrap(), Digest([7; 32]));
+    }
+
+    #[test]
+    fn the_engine_is_given_every_byte() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut h = Hasher::default();
+        for chunk in bytes.chunks(7_919) {
+            h.update(chunk);
+        }
+        assert_eq!(h.len(), bytes.len() as u64);
+        assert_eq!(h.finish().unwrap(), Digest::of(&bytes));
     }
 
     #[test]

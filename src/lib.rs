@@ -1,8 +1,8 @@
 //! kloset-oci: a kloset storage backend that keeps a backup repository in an OCI registry.
 //!
-//! The protocol core (everything but `bindings`, `component` and `wasi_transport`) is plain
-//! Rust over the [`http::Transport`] trait, so it is unit-tested natively with a scripted
-//! transport. In the WebAssembly component, `wasi_transport` carries requests over
+//! The protocol core (everything but `bindings`, `component`, `host_digest`, `wasi_clock` and
+//! `wasi_transport`) is plain Rust over the [`http::Transport`] trait, so it is unit-tested
+//! natively with a scripted transport. In the WebAssembly component, `wasi_transport` carries requests over
 //! `wasi:http/outgoing-handler` and `component` exports the WIT `store` interface.
 
 pub mod auth;
@@ -25,6 +25,8 @@ pub mod upload;
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(target_arch = "wasm32")]
+mod host_digest;
 #[cfg(target_arch = "wasm32")]
 mod wasi_clock;
 #[cfg(target_arch = "wasm32")]

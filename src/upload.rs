@@ -89,7 +89,7 @@ impl BlobUpload {
     pub fn finish(self, registry: &Registry) -> Result<BlobRef> {
         let blob = BlobRef {
             size: self.hasher.len(),
-            digest: self.hasher.finish(),
+            digest: self.hasher.finish()?,
         };
         match self.state {
             State::Buffering(buffer) => push_monolithic(registry, buffer, blob.digest)?,

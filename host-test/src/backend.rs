@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings;
@@ -100,6 +100,11 @@ impl Backend {
             .map_err(|e| StoreError::from_wasmtime("cannot link wasi", e))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| StoreError::from_wasmtime("cannot link wasi:http", e))?;
+        bindings::kloset::storage::digest::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| StoreError::from_wasmtime("cannot link kloset:storage/digest", e))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| StoreError::from_wasmtime(&context, e))?;

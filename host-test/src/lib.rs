@@ -13,6 +13,7 @@ pub mod docker_config;
 mod error;
 pub mod faults;
 mod hooks;
+mod host_digest;
 mod layer_stats;
 pub mod local_registry;
 mod location;

@@ -64,6 +64,11 @@ impl HostState {
         &mut self.memory
     }
 
+    /// The store's resource table (wasi's and the host's own resources).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
     /// The largest linear memory of the instance so far, in bytes.
     pub fn largest_memory(&self) -> usize {
         self.memory.largest

@@ -89,6 +89,11 @@ fn the_component_is_a_wasm_artifact_naming_its_exports_and_imports() {
         imports.contains(&"wasi:http/outgoing-handler@0.2.12"),
         "{imports:?}"
     );
+    // The host's SHA-256, which any host of the world must provide (wit/digest.wit).
+    assert!(
+        imports.contains(&"kloset:storage/digest@0.1.0"),
+        "{imports:?}"
+    );
     assert!(
         imports
             .iter()
