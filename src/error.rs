@@ -71,6 +71,23 @@ impl Error {
         Error::new(ErrorKind::InvalidConfig, message)
     }
 
+    /// The registry's TLS certificate was refused by the host's trust. Classified `Other`:
+    /// never retried, since the same certificate fails the same way again.
+    pub fn tls_certificate() -> Self {
+        Error::new(
+            ErrorKind::Other,
+            "TLS certificate error: the registry's certificate is not trusted (unknown issuer, \
+             expired, or not issued for this host name); to trust a private CA, give the host \
+             its certificate with --ca-file PATH or -o ca_file=PATH",
+        )
+    }
+
+    /// Any other TLS failure (a handshake the two sides could not agree on, an alert from
+    /// the server). Classified `Other`: never retried.
+    pub fn tls(detail: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Other, format!("TLS error: {detail}"))
+    }
+
     /// Prefixes the message with what was being done, keeping the kind.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);

@@ -10,7 +10,8 @@ use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Parser, Subcommand};
 use kloset_oci_host::{
     credentials, default_component_path, mac_hex, parse_mac, stats_line, AllowedAuthority, Backend,
-    ByteRange, ComponentReference, ErrorKind, Kind, Mac, PullOptions, Store, StoreError,
+    ByteRange, ComponentReference, ErrorKind, HostSettings, Kind, Mac, PullOptions, Store,
+    StoreError,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -166,6 +167,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     )
     .map_err(fail(""))?;
     let options = resolved.component_options();
+    let settings = HostSettings {
+        ca: resolved.ca_bundle.clone(),
+        ..HostSettings::default()
+    };
     let target = match &cli.command {
         Command::List { kind } => Some((parse_kind(kind)?, None)),
         Command::Put { kind, mac, .. }
@@ -178,7 +183,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .await
         .map_err(fail(""))?;
     let mut store = backend
-        .connect(&location, &options)
+        .connect_with(&location, &options, &settings)
         .await
         .map_err(fail(format!("store {location}")))?;
     let store_subject = format!("store {location}");
