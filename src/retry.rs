@@ -189,6 +189,7 @@ mod tests {
     fn tls_failures_are_never_retried() {
         use crate::error::Error;
         for error in [Error::tls_certificate(), Error::tls("TLS alert received")] {
+            assert_eq!(error.kind, ErrorKind::Tls);
             assert_eq!(
                 wait(1, Outcome::Failed(error.kind), 0, 0.0),
                 None,

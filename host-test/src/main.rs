@@ -179,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         _ => None,
     };
     let component = cli.component.clone().unwrap_or_else(default_component_path);
-    let backend = load_component(&component, &options)
+    let backend = load_component(&component, &options, &settings)
         .await
         .map_err(fail(""))?;
     let mut store = backend
@@ -267,10 +267,11 @@ async fn execute(
 }
 
 /// A component file, or an `oci://` reference pulled and checked by digest first (plain HTTP
-/// for loopback registries, or as `-o plain_http=` says).
+/// for loopback registries, or as `-o plain_http=` says; https trusting the CA file too).
 async fn load_component(
     component: &std::path::Path,
     options: &[(String, String)],
+    settings: &HostSettings,
 ) -> Result<Backend, StoreError> {
     let Some(reference) = component
         .to_str()
@@ -291,6 +292,7 @@ async fn load_component(
     };
     let pull = PullOptions {
         plain_http,
+        ca: settings.ca.clone(),
         ..PullOptions::default()
     };
     Backend::load_reference(reference, &pull).await

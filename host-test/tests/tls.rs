@@ -100,11 +100,11 @@ fn basic_auth_over_tls_right_wrong_and_missing_credentials() {
     });
 }
 
-/// Requires the host's TLS-certificate error: kind `Other` (never retried), a message that
-/// says so and how to trust a private CA.
+/// Requires the TLS-certificate error: kind `Tls` (never retried), a message that says so and
+/// how to trust a private CA.
 #[track_caller]
 fn certificate_error(err: StoreError) {
-    assert_eq!(err.kind, ErrorKind::Other, "{err}");
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
     assert!(err.message.contains("TLS certificate error"), "{err}");
     assert!(err.message.contains("--ca-file"), "{err}");
     assert!(err.message.contains("-o ca_file="), "{err}");
@@ -192,5 +192,44 @@ fn tls_connections_are_kept_alive() {
                 "{opened} connections for {requests} requests"
             );
         })
+    });
+}
+
+/// Pulling an `oci://` component trusts the same CA file: without it the pull fails on the
+/// certificate after one request; with it the registry answers (here: no such manifest).
+#[test]
+fn a_component_pull_trusts_the_same_ca_file() {
+    use kloset_oci_host::{ComponentReference, PullOptions, Puller};
+    let registry = auth::start_tls();
+    let reference =
+        ComponentReference::parse(&format!("oci://{}/tls/component:v1", registry.authority()))
+            .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let options = |ca: Option<CaBundle>| PullOptions {
+        plain_http: Some(false),
+        cache_dir: Some(cache.path().to_path_buf()),
+        ca,
+        ..PullOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let untrusted = Puller::new(&reference, &options(None)).unwrap();
+        let err = untrusted
+            .pull()
+            .await
+            .expect_err("pulled through an untrusted certificate");
+        certificate_error(err);
+        assert_eq!(untrusted.requests(), 1);
+
+        let ca = harness_ca().ca;
+        let trusted = Puller::new(&reference, &options(ca)).unwrap();
+        let err = trusted
+            .pull()
+            .await
+            .expect_err("the registry holds no component");
+        assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     });
 }
