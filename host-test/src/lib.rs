@@ -22,6 +22,7 @@ mod secret;
 mod state;
 mod stats;
 mod store;
+mod timed_body;
 mod tls_client;
 mod tls_trust;
 mod types;

@@ -20,13 +20,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::{self, SendRequest};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -34,6 +30,7 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
+use crate::timed_body::TimedBody;
 use crate::tls_client::{TlsClient, TrustKey};
 
 /// Idle connections kept per `host:port`.
@@ -177,14 +174,8 @@ impl ConnectionPool {
                 pool.checkin(key, sender);
             }
         });
-        let response = response.map(|incoming| {
-            TimedBody {
-                incoming,
-                limit: between_bytes_timeout,
-                deadline: None,
-            }
-            .boxed_unsync()
-        });
+        let response =
+            response.map(|incoming| TimedBody::new(incoming, between_bytes_timeout).boxed_unsync());
         Ok((response, Box::new(async { Ok(()) })))
     }
 
@@ -291,51 +282,10 @@ pub fn authority_with_port(uri: &http::Uri) -> Result<String, HttpError> {
     })
 }
 
-/// A response body that fails when no frame arrives within `limit` of the previous one.
-struct TimedBody {
-    incoming: hyper::body::Incoming,
-    limit: Duration,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl Body for TimedBody {
-    type Data = Bytes;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
-        match Pin::new(&mut self.incoming).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                self.deadline = None;
-                Poll::Ready(frame.map(|f| f.map_err(HttpError::from)))
-            }
-            Poll::Pending => {
-                let limit = self.limit;
-                let deadline = self
-                    .deadline
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                match deadline.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use http_body_util::{Empty, Full};
     use std::convert::Infallible;
     use tokio::net::TcpListener;
@@ -419,6 +369,25 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(fetch(&pool, port).await, "hello");
         assert_eq!(*accepted.lock().unwrap(), 2);
+    }
+
+    /// The plain connector refuses an https URI (and any other scheme) rather than send it
+    /// in the clear.
+    #[tokio::test]
+    async fn only_http_uris_go_out_in_the_clear() {
+        let pool = ConnectionPool::new();
+        for uri in ["https://127.0.0.1:1/v2/", "ftp://127.0.0.1:1/v2/"] {
+            let body = Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let request = http::Request::get(uri).body(body).unwrap();
+            match pool.send(request, None).await {
+                Err(HttpError::HttpRequestUriInvalid) => {}
+                Err(other) => panic!("{uri}: {other:?}"),
+                Ok(_) => panic!("{uri}: sent"),
+            }
+        }
+        assert_eq!(pool.stats().connections_opened, 0);
     }
 
     #[test]

@@ -236,4 +236,30 @@ mod tests {
         );
         assert!(why.contains("--ca-file"), "{why}");
     }
+
+    /// Without system roots, a CA file alone is a trust (a minimal container with --ca-file).
+    #[test]
+    fn a_ca_file_alone_is_a_trust() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca.pem()).unwrap();
+        let bundle = CaBundle::load(&path).unwrap();
+        let empty = SystemRoots {
+            roots: RootCertStore::empty(),
+            errors: Vec::new(),
+        };
+        let key = Some(trust_key(bundle.certificates()));
+        let client = TlsClient::build(key, &empty, Some(&bundle));
+        assert!(client.connector.is_ok());
+        assert_eq!(client.key(), key);
+        assert_ne!(
+            client.key(),
+            None,
+            "the CA file's trust is not the system's"
+        );
+    }
 }
