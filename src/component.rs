@@ -44,6 +44,7 @@ fn to_wit(e: Error) -> WitError {
         ErrorKind::RateLimited => WitError::RateLimited(m),
         ErrorKind::Transient => WitError::Transient(m),
         ErrorKind::Protocol => WitError::Protocol(m),
+        ErrorKind::Tls => WitError::Tls(m),
         ErrorKind::Other => WitError::Other(m),
     }
 }

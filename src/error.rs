@@ -19,6 +19,8 @@ pub enum ErrorKind {
     RateLimited,
     Transient,
     Protocol,
+    /// The TLS connection failed: an untrusted certificate or a failed handshake.
+    Tls,
     Other,
 }
 
@@ -37,6 +39,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate limited",
             ErrorKind::Transient => "transient",
             ErrorKind::Protocol => "protocol error",
+            ErrorKind::Tls => "tls",
             ErrorKind::Other => "error",
         }
     }
@@ -69,6 +72,23 @@ impl Error {
 
     pub fn invalid_config(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidConfig, message)
+    }
+
+    /// The registry's TLS certificate was refused by the host's trust. Never retried: the
+    /// same certificate fails the same way again.
+    pub fn tls_certificate() -> Self {
+        Error::new(
+            ErrorKind::Tls,
+            "TLS certificate error: the registry's certificate is not trusted (unknown issuer, \
+             expired, or not issued for this host name); to trust a private CA, give the host \
+             its certificate with --ca-file PATH or -o ca_file=PATH",
+        )
+    }
+
+    /// Any other TLS failure (a handshake the two sides could not agree on, an alert from
+    /// the server). Never retried.
+    pub fn tls(detail: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Tls, format!("TLS error: {detail}"))
     }
 
     /// Prefixes the message with what was being done, keeping the kind.

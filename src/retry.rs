@@ -193,6 +193,25 @@ mod tests {
     }
 
     #[test]
+    fn tls_failures_are_never_retried() {
+        use crate::error::Error;
+        for error in [Error::tls_certificate(), Error::tls("TLS alert received")] {
+            assert_eq!(error.kind, ErrorKind::Tls);
+            assert_eq!(
+                wait(1, Outcome::Failed(error.kind), 0, 0.0),
+                None,
+                "{error}"
+            );
+        }
+        let message = Error::tls_certificate().message;
+        assert!(message.starts_with("TLS certificate error"), "{message}");
+        assert!(
+            message.contains("--ca-file") && message.contains("ca_file="),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let d = |attempt, jitter| wait(attempt, status(503), 0, jitter).unwrap();
         assert_eq!(d(1, 0.0), Duration::from_millis(100));

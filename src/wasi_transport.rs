@@ -249,7 +249,13 @@ fn from_error_code(code: ErrorCode) -> Error {
         | ErrorCode::ConnectionLimitReached
         | ErrorCode::HttpResponseIncomplete
         | ErrorCode::HttpResponseTimeout => ErrorKind::Transient,
-        // Certificate and TLS failures are not worth retrying.
+        // TLS failures repeat on every attempt: their kind is one the retry policy never retries.
+        ErrorCode::TlsCertificateError => return Error::tls_certificate(),
+        ErrorCode::TlsProtocolError => return Error::tls("the TLS handshake failed"),
+        ErrorCode::TlsAlertReceived(alert) => {
+            let what = alert.alert_message.as_deref().unwrap_or("an alert");
+            return Error::tls(format!("the registry refused the TLS handshake ({what})"));
+        }
         _ => ErrorKind::Other,
     };
     let message = match &code {

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     RateLimited,
     Transient,
     Protocol,
+    /// The TLS connection to the registry failed: its certificate is not trusted (see
+    /// `--ca-file`) or the handshake failed. Not worth retrying.
+    Tls,
     Other,
     /// A failure of the host: the component file is missing or invalid, the component
     /// trapped, or local I/O failed.
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate limited",
             ErrorKind::Transient => "transient",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Tls => "tls",
             ErrorKind::Other => "other",
             ErrorKind::Host => "host",
         }
@@ -112,6 +116,7 @@ impl From<wit_types::Error> for StoreError {
             E::RateLimited(m) => (ErrorKind::RateLimited, m),
             E::Transient(m) => (ErrorKind::Transient, m),
             E::Protocol(m) => (ErrorKind::Protocol, m),
+            E::Tls(m) => (ErrorKind::Tls, m),
             E::Other(m) => (ErrorKind::Other, m),
         };
         StoreError { kind, message }

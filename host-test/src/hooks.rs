@@ -1,7 +1,7 @@
 //! The outgoing-HTTP policy of a store's component: requests may reach only the registry
-//! named by the location; every request is counted; then a plain-HTTP request goes out on a
-//! keep-alive connection of the backend's [`ConnectionPool`], and an https one through
-//! `default_send_request` (a new TLS connection per request).
+//! named by the location; every request is counted; then it goes out on a keep-alive
+//! connection of the backend's [`ConnectionPool`], an https one over TLS trusting the system's
+//! roots and the settings' CA file (see [`TlsClient`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use crate::faults::{self, FaultInjector};
 use crate::location::AllowedAuthority;
 use crate::pool::ConnectionPool;
 use crate::stats::RequestCounters;
+use crate::tls_client::TlsClient;
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture =
@@ -26,8 +27,9 @@ pub struct RegistryHooks {
     allowed: Arc<AllowList>,
     counters: Arc<RequestCounters>,
     pool: ConnectionPool,
-    #[allow(dead_code)] // read once the TLS client is in the hook
     settings: HostSettings,
+    /// The https client for the settings' trust, made on the first https request.
+    tls: Option<TlsClient>,
     faults: Option<Arc<FaultInjector>>,
 }
 
@@ -56,6 +58,7 @@ impl RegistryHooks {
             pool,
             faults: settings.faults.clone(),
             settings: settings.clone(),
+            tls: None,
         }
     }
 }
@@ -88,15 +91,19 @@ impl WasiHttpHooks for RegistryHooks {
         let pool = self.pool.clone();
         let allow = self.allowed.clone();
         let uri = request.uri().clone();
-        let plain = request.uri().scheme() == Some(&http::uri::Scheme::HTTP);
+        let tls = match request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            true => Some(
+                self.tls
+                    .get_or_insert_with(|| TlsClient::for_trust(self.settings.ca.as_ref()))
+                    .clone(),
+            ),
+            false => None,
+        };
         let send = move |request: http::Request<WasiBody>, options| -> faults::SendFuture {
             Box::pin(async move {
-                if plain {
-                    pool.send(request, options).await
-                } else {
-                    let (response, io) =
-                        wasmtime_wasi_http::default_send_request(request, options).await?;
-                    Ok((response.map(|b| b.boxed_unsync()), Box::new(io) as IoFuture))
+                match &tls {
+                    None => pool.send(request, options).await,
+                    Some(tls) => pool.send_tls(request, options, tls).await,
                 }
             })
         };

@@ -24,6 +24,8 @@ mod secret;
 mod state;
 mod stats;
 mod store;
+mod timed_body;
+mod tls_client;
 mod tls_trust;
 mod types;
 pub mod xorshift;

@@ -10,7 +10,8 @@ use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Parser, Subcommand};
 use kloset_oci_host::{
     credentials, default_component_path, mac_hex, parse_mac, stats_line, AllowedAuthority, Backend,
-    ByteRange, ComponentReference, ErrorKind, Kind, Mac, PullOptions, Store, StoreError,
+    ByteRange, ComponentReference, ErrorKind, HostSettings, Kind, Mac, PullOptions, Store,
+    StoreError,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -166,6 +167,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     )
     .map_err(fail(""))?;
     let options = resolved.component_options();
+    let settings = HostSettings {
+        ca: resolved.ca_bundle.clone(),
+        ..HostSettings::default()
+    };
     let target = match &cli.command {
         Command::List { kind } => Some((parse_kind(kind)?, None)),
         Command::Put { kind, mac, .. }
@@ -174,11 +179,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         _ => None,
     };
     let component = cli.component.clone().unwrap_or_else(default_component_path);
-    let backend = load_component(&component, &options)
+    let backend = load_component(&component, &options, &settings)
         .await
         .map_err(fail(""))?;
     let mut store = backend
-        .connect(&location, &options)
+        .connect_with(&location, &options, &settings)
         .await
         .map_err(fail(format!("store {location}")))?;
     let store_subject = format!("store {location}");
@@ -262,10 +267,11 @@ async fn execute(
 }
 
 /// A component file, or an `oci://` reference pulled and checked by digest first (plain HTTP
-/// for loopback registries, or as `-o plain_http=` says).
+/// for loopback registries, or as `-o plain_http=` says; https trusting the CA file too).
 async fn load_component(
     component: &std::path::Path,
     options: &[(String, String)],
+    settings: &HostSettings,
 ) -> Result<Backend, StoreError> {
     let Some(reference) = component
         .to_str()
@@ -286,6 +292,7 @@ async fn load_component(
     };
     let pull = PullOptions {
         plain_http,
+        ca: settings.ca.clone(),
         ..PullOptions::default()
     };
     Backend::load_reference(reference, &pull).await

@@ -1,7 +1,10 @@
-//! A keep-alive pool of plain-HTTP/1.1 connections, shared by every store of a [`Backend`]
-//! (and by the bench's native client). `wasmtime_wasi_http::default_send_request` opens a new
-//! TCP connection per request; this pool reuses idle ones, at most [`MAX_IDLE_PER_HOST`] per
-//! `host:port`, each for at most [`IDLE_TIMEOUT`].
+//! A keep-alive pool of HTTP/1.1 connections, plain and https, shared by every store of a
+//! [`Backend`] (and by the bench's native client). `wasmtime_wasi_http::default_send_request`
+//! opens a new TCP connection per request; this pool reuses idle ones, at most
+//! [`MAX_IDLE_PER_HOST`] per `host:port` and trust, each for at most [`IDLE_TIMEOUT`].
+//!
+//! An https connection is keyed by the trust that verified it (see [`TlsClient`]): it is never
+//! lent to a store that trusts other certificates.
 //!
 //! A connection goes back to the pool once hyper reports it ready for another request, i.e.
 //! after the response body was read to its end; a response dropped early closes it. A request
@@ -13,21 +16,22 @@
 //! e.g. one shared by tests that each run their own).
 //!
 //! [`Backend`]: crate::Backend
+//! [`TlsClient`]: crate::tls_client::TlsClient
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::{self, SendRequest};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
+
+use crate::timed_body::TimedBody;
+use crate::tls_client::{TlsClient, TrustKey};
 
 /// Idle connections kept per `host:port`.
 pub const MAX_IDLE_PER_HOST: usize = 8;
@@ -56,8 +60,9 @@ pub struct ConnectionPool {
     inner: Arc<Mutex<PoolState>>,
 }
 
-/// Idle connections are found by the runtime driving them and their `host:port`.
-type Key = (tokio::runtime::Id, String);
+/// Idle connections are found by the runtime driving them, their trust (`None`: plain HTTP)
+/// and their `host:port`.
+type Key = (tokio::runtime::Id, Option<TrustKey>, String);
 
 #[derive(Default)]
 struct PoolState {
@@ -84,11 +89,39 @@ impl ConnectionPool {
     /// connection runs on its own task.
     pub async fn send(
         &self,
-        mut request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+        self.send_via(request, options, None).await
+    }
+
+    /// [`ConnectionPool::send`] for an https URI, over TLS connections made by `tls`.
+    pub(crate) async fn send_tls(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        tls: &TlsClient,
+    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+        self.send_via(request, options, Some(tls)).await
+    }
+
+    async fn send_via(
+        &self,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        tls: Option<&TlsClient>,
+    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+        let scheme = match tls {
+            None => http::uri::Scheme::HTTP,
+            Some(_) => http::uri::Scheme::HTTPS,
+        };
+        if request.uri().scheme() != Some(&scheme) {
+            // Never plain HTTP for an https URI, nor for any other scheme.
+            return Err(HttpError::HttpRequestUriInvalid);
+        }
         let key = (
             tokio::runtime::Handle::current().id(),
+            tls.map(TlsClient::key),
             authority_with_port(request.uri())?,
         );
         let timeout = |pick: fn(&RequestOptions) -> Option<Duration>| {
@@ -112,7 +145,7 @@ impl ConnectionPool {
             .build()
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
 
-        let authority = key.1.as_str();
+        let authority = key.2.as_str();
         let (mut sender, response) = match self.checkout(&key) {
             Some(mut sender) => {
                 match first_byte_try(first_byte_timeout, &mut sender, request).await? {
@@ -120,7 +153,7 @@ impl ConnectionPool {
                     Err(mut failed) => match failed.take_message() {
                         // Never sent: the connection was closed under us. Try a new one.
                         Some(request) => {
-                            let mut sender = self.connect(authority, connect_timeout).await?;
+                            let mut sender = self.connect(authority, tls, connect_timeout).await?;
                             let sent = first_byte(first_byte_timeout, sender.send_request(request));
                             (sender, sent.await)
                         }
@@ -129,7 +162,7 @@ impl ConnectionPool {
                 }
             }
             None => {
-                let mut sender = self.connect(authority, connect_timeout).await?;
+                let mut sender = self.connect(authority, tls, connect_timeout).await?;
                 let sent = first_byte(first_byte_timeout, sender.send_request(request));
                 (sender, sent.await)
             }
@@ -141,14 +174,8 @@ impl ConnectionPool {
                 pool.checkin(key, sender);
             }
         });
-        let response = response.map(|incoming| {
-            TimedBody {
-                incoming,
-                limit: between_bytes_timeout,
-                deadline: None,
-            }
-            .boxed_unsync()
-        });
+        let response =
+            response.map(|incoming| TimedBody::new(incoming, between_bytes_timeout).boxed_unsync());
         Ok((response, Box::new(async { Ok(()) })))
     }
 
@@ -180,9 +207,12 @@ impl ConnectionPool {
         }
     }
 
+    /// A new connection to `authority`, over TLS when `tls` is given. `limit` bounds the TCP
+    /// connect, the TLS handshake and the HTTP/1.1 handshake, each.
     async fn connect(
         &self,
         authority: &str,
+        tls: Option<&TlsClient>,
         limit: Duration,
     ) -> Result<SendRequest<WasiBody>, HttpError> {
         let stream = match tokio::time::timeout(limit, TcpStream::connect(authority)).await {
@@ -190,17 +220,31 @@ impl ConnectionPool {
             Err(_) => return Err(HttpError::ConnectionTimeout),
         };
         let _ = stream.set_nodelay(true);
-        let handshake = http1::Builder::new().handshake(TokioIo::new(stream));
-        let (sender, connection) = tokio::time::timeout(limit, handshake)
-            .await
-            .map_err(|_| HttpError::ConnectionTimeout)??;
-        tokio::spawn(async move {
-            // Ends when the server closes the connection or the pool drops its sender.
-            let _ = connection.await;
-        });
+        let sender = match tls {
+            None => http_handshake(stream, limit).await?,
+            Some(tls) => {
+                http_handshake(tls.handshake(stream, authority, limit).await?, limit).await?
+            }
+        };
         self.lock().stats.connections_opened += 1;
         Ok(sender)
     }
+}
+
+/// HTTP/1.1 over `io`; the connection runs on a task of its own.
+async fn http_handshake<T>(io: T, limit: Duration) -> Result<SendRequest<WasiBody>, HttpError>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let handshake = http1::Builder::new().handshake(TokioIo::new(io));
+    let (sender, connection) = tokio::time::timeout(limit, handshake)
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)??;
+    tokio::spawn(async move {
+        // Ends when the server closes the connection or the pool drops its sender.
+        let _ = connection.await;
+    });
+    Ok(sender)
 }
 
 async fn first_byte(
@@ -238,51 +282,10 @@ pub fn authority_with_port(uri: &http::Uri) -> Result<String, HttpError> {
     })
 }
 
-/// A response body that fails when no frame arrives within `limit` of the previous one.
-struct TimedBody {
-    incoming: hyper::body::Incoming,
-    limit: Duration,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl Body for TimedBody {
-    type Data = Bytes;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
-        match Pin::new(&mut self.incoming).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                self.deadline = None;
-                Poll::Ready(frame.map(|f| f.map_err(HttpError::from)))
-            }
-            Poll::Pending => {
-                let limit = self.limit;
-                let deadline = self
-                    .deadline
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                match deadline.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use http_body_util::{Empty, Full};
     use std::convert::Infallible;
     use tokio::net::TcpListener;
@@ -366,6 +369,25 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(fetch(&pool, port).await, "hello");
         assert_eq!(*accepted.lock().unwrap(), 2);
+    }
+
+    /// The plain connector refuses an https URI (and any other scheme) rather than send it
+    /// in the clear.
+    #[tokio::test]
+    async fn only_http_uris_go_out_in_the_clear() {
+        let pool = ConnectionPool::new();
+        for uri in ["https://127.0.0.1:1/v2/", "ftp://127.0.0.1:1/v2/"] {
+            let body = Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let request = http::Request::get(uri).body(body).unwrap();
+            match pool.send(request, None).await {
+                Err(HttpError::HttpRequestUriInvalid) => {}
+                Err(other) => panic!("{uri}: {other:?}"),
+                Ok(_) => panic!("{uri}: sent"),
+            }
+        }
+        assert_eq!(pool.stats().connections_opened, 0);
     }
 
     #[test]

@@ -71,7 +71,6 @@ impl CaBundle {
         self.certificates.is_empty()
     }
 
-    #[allow(dead_code)] // read by the TLS client
     pub(crate) fn certificates(&self) -> &[CertificateDer<'static>] {
         &self.certificates
     }

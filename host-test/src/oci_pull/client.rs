@@ -1,8 +1,9 @@
 //! The registry side of a pull: GET requests with a bound on the body, redirects followed a
 //! bounded number of times, and registry answers turned into [`StoreError`] kinds.
 //!
-//! Requests go through wasmtime-wasi-http's `default_send_request` (HTTP/1.1, rustls with the
-//! webpki roots for https). Credentials are a later addition: they belong in
+//! Requests go through a keep-alive [`ConnectionPool`] of the pull's own (HTTP/1.1), https with
+//! the host's [`TlsClient`]: the system's roots plus the CA file of [`PullOptions::ca`](super::PullOptions::ca), as for
+//! stores. Credentials are a later addition: they belong in
 //! [`RegistryClient::get`], sent only to the registry's own authority, never on a redirect to
 //! another host.
 
@@ -15,6 +16,9 @@ use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::RequestOptions;
 
 use crate::error::{ErrorKind, StoreError};
+use crate::pool::ConnectionPool;
+use crate::tls_client::TlsClient;
+use crate::tls_trust::CaBundle;
 
 /// Redirects followed for one GET (blob GETs are often sent to storage or a CDN).
 const MAX_REDIRECTS: usize = 5;
@@ -35,14 +39,19 @@ pub(crate) struct RegistryClient {
     /// `http://host:port` or `https://host`.
     base: String,
     requests: AtomicU64,
+    pool: ConnectionPool,
+    /// The https client for the pull's trust, made on the first https request.
+    ca: Option<CaBundle>,
 }
 
 impl RegistryClient {
-    pub fn new(authority: &str, plain_http: bool) -> RegistryClient {
+    pub fn new(authority: &str, plain_http: bool, ca: Option<CaBundle>) -> RegistryClient {
         let scheme = if plain_http { "http" } else { "https" };
         RegistryClient {
             base: format!("{scheme}://{authority}"),
             requests: AtomicU64::new(0),
+            pool: ConnectionPool::new(),
+            ca,
         }
     }
 
@@ -76,27 +85,32 @@ impl RegistryClient {
                     header::USER_AGENT,
                     concat!("kloset-oci/", env!("CARGO_PKG_VERSION")),
                 )
-                .body(Empty::<Bytes>::new().map_err(|never| match never {}))
+                .body(
+                    Empty::<Bytes>::new()
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
                 .map_err(|e| StoreError::host(format!("{what}: cannot build a request: {e}")))?;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let (response, connection) =
-                wasmtime_wasi_http::default_send_request(request, Some(TIMEOUTS))
-                    .await
-                    .map_err(|e| StoreError::new(ErrorKind::Transient, format!("{what}: {e}")))?;
-            let driver = tokio::spawn(connection);
+            let sent = match uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                true => {
+                    let tls = TlsClient::for_trust(self.ca.as_ref());
+                    self.pool.send_tls(request, Some(TIMEOUTS), &tls).await
+                }
+                false => self.pool.send(request, Some(TIMEOUTS)).await,
+            };
+            let (response, _) = sent.map_err(|e| transport_error(what, e))?;
+            // A response dropped unread closes its connection: returning early stops it.
             let status = response.status();
             if status.is_redirection() {
-                driver.abort();
                 uri = redirect_target(&uri, response.headers(), what)?;
                 continue;
             }
             if status != StatusCode::OK {
-                driver.abort();
                 return Err(status_error(status, what));
             }
             let declared = content_length(response.headers());
             if declared.is_some_and(|n| n > limit) {
-                driver.abort();
                 return Err(too_large(what, limit));
             }
             let headers = response.headers().clone();
@@ -107,7 +121,6 @@ impl RegistryClient {
                     .map_err(|e| StoreError::new(ErrorKind::Transient, format!("{what}: {e}")))?;
                 if let Ok(data) = frame.into_data() {
                     if body.len() as u64 + data.len() as u64 > limit {
-                        driver.abort();
                         return Err(too_large(what, limit));
                     }
                     body.extend_from_slice(&data);
@@ -125,6 +138,25 @@ impl RegistryClient {
             ErrorKind::Protocol,
             format!("{what}: more than {MAX_REDIRECTS} redirects"),
         ))
+    }
+}
+
+/// A failed request: a certificate the trust refuses, or another TLS failure, is `Tls` (never
+/// worth retrying); anything else of the transport may pass.
+fn transport_error(what: &str, e: wasmtime_wasi_http::Error) -> StoreError {
+    use wasmtime_wasi_http::Error as E;
+    match e {
+        E::TlsCertificateError => StoreError::new(
+            ErrorKind::Tls,
+            format!(
+                "{what}: TLS certificate error: the registry's certificate is not trusted; to \
+                 trust a private CA, give its certificate with --ca-file PATH or -o ca_file=PATH"
+            ),
+        ),
+        E::TlsProtocolError | E::TlsAlertReceived { .. } => {
+            StoreError::new(ErrorKind::Tls, format!("{what}: {e}"))
+        }
+        e => StoreError::new(ErrorKind::Transient, format!("{what}: {e}")),
     }
 }
 

@@ -31,6 +31,7 @@ use cache::{Cache, Entry};
 use client::RegistryClient;
 
 use crate::error::{ErrorKind, StoreError};
+use crate::tls_trust::CaBundle;
 
 /// The default bound on a component's size.
 pub const MAX_COMPONENT_SIZE: u64 = 64 * 1024 * 1024;
@@ -46,6 +47,8 @@ pub struct PullOptions {
     pub cache_dir: Option<PathBuf>,
     /// The largest component accepted, in bytes.
     pub max_size: u64,
+    /// Trust anchors for https beside the system's roots (`--ca-file`, `-o ca_file=`).
+    pub ca: Option<CaBundle>,
 }
 
 impl Default for PullOptions {
@@ -54,6 +57,7 @@ impl Default for PullOptions {
             plain_http: None,
             cache_dir: None,
             max_size: MAX_COMPONENT_SIZE,
+            ca: None,
         }
     }
 }
@@ -106,7 +110,7 @@ impl Puller {
             .unwrap_or_else(|| reference.is_loopback());
         Ok(Puller {
             reference: reference.clone(),
-            client: RegistryClient::new(reference.authority(), plain_http),
+            client: RegistryClient::new(reference.authority(), plain_http, options.ca.clone()),
             cache: Cache::new(root),
             max_size: options.max_size,
         })

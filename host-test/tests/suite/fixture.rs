@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use kloset_oci_host::{Backend, Store};
+use kloset_oci_host::{Backend, HostSettings, Store};
 
 use crate::common::registry::Registry;
 
@@ -22,6 +22,8 @@ pub struct Setup {
     pub shared: OnceLock<Registry>,
     /// How to load the component, where not the default build.
     pub load_backend: Option<fn() -> Backend>,
+    /// What the host adds to the stores' requests (a CA file), where not the defaults.
+    pub settings: Option<fn() -> HostSettings>,
     loaded: OnceLock<Backend>,
 }
 
@@ -38,6 +40,26 @@ impl Setup {
             options,
             shared: OnceLock::new(),
             load_backend: None,
+            settings: None,
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// A setup whose stores connect with the host settings `settings` makes (a CA file).
+    #[allow(dead_code)]
+    pub const fn with_settings(
+        name: &'static str,
+        start_registry: fn() -> Registry,
+        options: fn() -> Vec<(String, String)>,
+        settings: fn() -> HostSettings,
+    ) -> Setup {
+        Setup {
+            name,
+            start_registry,
+            options,
+            shared: OnceLock::new(),
+            load_backend: None,
+            settings: Some(settings),
             loaded: OnceLock::new(),
         }
     }
@@ -56,6 +78,7 @@ impl Setup {
             options,
             shared: OnceLock::new(),
             load_backend: Some(load_backend),
+            settings: None,
             loaded: OnceLock::new(),
         }
     }
@@ -115,10 +138,15 @@ impl Fixture {
         (self.setup.start_registry)()
     }
 
+    /// The setup's host settings (the defaults unless it names some).
+    pub fn settings(&self) -> HostSettings {
+        self.setup.settings.map(|make| make()).unwrap_or_default()
+    }
+
     /// Connects to `location`; connecting must succeed.
     pub async fn connect(&self, location: &str) -> Store {
         self.backend
-            .connect(location, &self.options())
+            .connect_with(location, &self.options(), &self.settings())
             .await
             .unwrap_or_else(|e| panic!("connect {location}: {e}"))
     }
