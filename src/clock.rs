@@ -7,6 +7,7 @@ pub trait Clock {
     /// Time since an arbitrary fixed point; never goes back.
     fn now(&self) -> Duration;
     fn sleep(&self, duration: Duration);
-    /// A number in [0, 1) to spread retry waits; need not be unpredictable.
-    fn jitter(&self) -> f64;
+    /// A fraction of 2^32 (a number in [0, 1)) to spread retry waits; need not be
+    /// unpredictable.
+    fn jitter(&self) -> u32;
 }

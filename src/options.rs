@@ -80,18 +80,41 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     }
 }
 
-/// Seconds, whole or decimal, above zero and at most a day.
+/// Seconds, whole or decimal (`30`, `2.5`, `.25`), above zero and at most a day; fractions
+/// finer than a nanosecond are dropped. Parsed with integers, not `f64`: float parsing would
+/// add about 8 KiB to the component (README "Performance").
 fn parse_seconds(key: &str, value: &str) -> Result<Duration> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s > 0.0 && *s <= 86_400.0)
-        .map(Duration::from_secs_f64)
+    decimal_nanos(value.strip_prefix('+').unwrap_or(value))
+        .filter(|n| *n > 0 && *n <= 86_400 * NANOS_PER_SECOND)
+        .map(Duration::from_nanos)
         .ok_or_else(|| {
             Error::invalid_config(format!(
                 "option {key} must be seconds, above 0 and at most 86400, not {value:?}"
             ))
         })
+}
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+/// `digits[.digits]` (either side may be empty, not both) as nanoseconds; `None` if it is
+/// not such a number or above `u64::MAX` nanoseconds.
+fn decimal_nanos(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let mut nanos: u64 = 0;
+    for b in whole.bytes() {
+        nanos = nanos.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    nanos = nanos.checked_mul(NANOS_PER_SECOND)?;
+    let mut scale = NANOS_PER_SECOND;
+    for b in fraction.bytes().take(9) {
+        scale /= 10;
+        nanos = nanos.checked_add(u64::from(b - b'0') * scale)?;
+    }
+    Some(nanos)
 }
 
 #[cfg(test)]
@@ -126,6 +149,49 @@ mod tests {
         assert!(Options::parse(&opts(&[("plain_http", "yes")])).is_err());
         assert!(Options::parse(&opts(&[("first_byte_timeout", "0")])).is_err());
         assert!(Options::parse(&opts(&[("first_byte_timeout", "soon")])).is_err());
+    }
+
+    #[test]
+    fn timeouts_are_decimal_seconds_within_a_day() {
+        let timeout =
+            |v: &str| Options::parse(&opts(&[("connect_timeout", v)])).map(|o| o.timeouts.connect);
+        for (text, expected) in [
+            ("30", Duration::from_secs(30)),
+            ("+30", Duration::from_secs(30)),
+            ("2.5", Duration::from_millis(2500)),
+            (".25", Duration::from_millis(250)),
+            ("7.", Duration::from_secs(7)),
+            ("0.000000001", Duration::from_nanos(1)),
+            ("1.0000000019", Duration::from_nanos(1_000_000_001)),
+            ("86400", Duration::from_secs(86_400)),
+            ("0086400.000", Duration::from_secs(86_400)),
+        ] {
+            assert_eq!(timeout(text).ok(), Some(expected), "{text}");
+        }
+        for text in [
+            "",
+            ".",
+            "0",
+            "0.0",
+            "-1",
+            "86400.000000001",
+            "86401",
+            "1e3",
+            "inf",
+            "NaN",
+            "1.2.3",
+            " 1",
+            "1 ",
+            "1_000",
+            "99999999999999999999999",
+        ] {
+            let e = timeout(text).unwrap_err();
+            assert!(
+                e.message.contains("connect_timeout"),
+                "{text}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]

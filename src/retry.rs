@@ -51,13 +51,14 @@ pub enum Outcome {
 
 /// How long to wait before attempt `attempt + 1`, or `None` to stop.
 /// `attempt` counts from 1; `elapsed` is the time since the first attempt began;
-/// `jitter` is in [0, 1) and spreads waits so clients do not retry in step.
+/// `jitter` is a fraction of 2^32 (so in [0, 1)) and spreads waits so clients do not retry
+/// in step. Integer arithmetic: no `f64` code in the component (README "Performance").
 pub fn next_wait(
     limits: &RetryLimits,
     attempt: u32,
     outcome: Outcome,
     elapsed: Duration,
-    jitter: f64,
+    jitter: u32,
 ) -> Option<Duration> {
     let retry_after = match outcome {
         Outcome::Status {
@@ -73,7 +74,9 @@ pub fn next_wait(
     let doubling = limits.base.saturating_mul(1u32 << (attempt - 1).min(16));
     let backoff = doubling.min(limits.max_backoff);
     // "Equal jitter": half the backoff, plus up to the other half at random.
-    let jittered = backoff.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+    let half = backoff / 2;
+    let spread = (half.as_nanos() * u128::from(jitter)) >> 32;
+    let jittered = half + Duration::from_nanos(u64::try_from(spread).unwrap_or(u64::MAX));
     let wait = match retry_after {
         Some(asked) => asked.max(jittered),
         None => jittered,
@@ -161,7 +164,9 @@ impl Layer for RetryLayer {
 mod tests {
     use super::*;
 
-    fn wait(attempt: u32, outcome: Outcome, elapsed_s: u64, jitter: f64) -> Option<Duration> {
+    const HALF: u32 = 1 << 31;
+
+    fn wait(attempt: u32, outcome: Outcome, elapsed_s: u64, jitter: u32) -> Option<Duration> {
         next_wait(
             &RetryLimits::default(),
             attempt,
@@ -181,14 +186,14 @@ mod tests {
     #[test]
     fn only_faults_that_may_pass_are_retried() {
         for s in [408, 429, 500, 502, 503, 504] {
-            assert!(wait(1, status(s), 0, 0.0).is_some(), "{s}");
+            assert!(wait(1, status(s), 0, 0).is_some(), "{s}");
         }
         for s in [200, 201, 206, 301, 400, 401, 403, 404, 405, 416] {
-            assert_eq!(wait(1, status(s), 0, 0.0), None, "{s}");
+            assert_eq!(wait(1, status(s), 0, 0), None, "{s}");
         }
-        assert!(wait(1, Outcome::Failed(ErrorKind::Transient), 0, 0.0).is_some());
+        assert!(wait(1, Outcome::Failed(ErrorKind::Transient), 0, 0).is_some());
         for kind in [ErrorKind::Other, ErrorKind::Denied, ErrorKind::Protocol] {
-            assert_eq!(wait(1, Outcome::Failed(kind), 0, 0.0), None, "{kind:?}");
+            assert_eq!(wait(1, Outcome::Failed(kind), 0, 0), None, "{kind:?}");
         }
     }
 
@@ -197,11 +202,7 @@ mod tests {
         use crate::error::Error;
         for error in [Error::tls_certificate(), Error::tls("TLS alert received")] {
             assert_eq!(error.kind, ErrorKind::Tls);
-            assert_eq!(
-                wait(1, Outcome::Failed(error.kind), 0, 0.0),
-                None,
-                "{error}"
-            );
+            assert_eq!(wait(1, Outcome::Failed(error.kind), 0, 0), None, "{error}");
         }
         let message = Error::tls_certificate().message;
         assert!(message.starts_with("TLS certificate error"), "{message}");
@@ -214,33 +215,33 @@ mod tests {
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let d = |attempt, jitter| wait(attempt, status(503), 0, jitter).unwrap();
-        assert_eq!(d(1, 0.0), Duration::from_millis(100));
-        assert_eq!(
-            d(1, 0.999_999),
-            Duration::from_millis(200).mul_f64(0.999_999_5)
-        );
-        assert_eq!(d(2, 0.0), Duration::from_millis(200));
-        assert_eq!(d(3, 0.0), Duration::from_millis(400));
+        assert_eq!(d(1, 0), Duration::from_millis(100));
+        assert_eq!(d(1, HALF), Duration::from_millis(150));
+        // 100 ms + 100 ms * (2^32 - 1) / 2^32, to the nanosecond below.
+        assert_eq!(d(1, u32::MAX), Duration::from_nanos(199_999_999));
+        assert_eq!(d(2, 0), Duration::from_millis(200));
+        assert_eq!(d(3, 0), Duration::from_millis(400));
+        assert_eq!(d(3, u32::MAX), Duration::from_nanos(799_999_999));
         let limits = RetryLimits {
             attempts: 50,
             total: Duration::from_secs(3600),
             ..RetryLimits::default()
         };
-        let late = next_wait(&limits, 40, status(503), Duration::ZERO, 0.999).unwrap();
+        let late = next_wait(&limits, 40, status(503), Duration::ZERO, u32::MAX).unwrap();
         assert!(late <= limits.max_backoff, "{late:?}");
     }
 
     #[test]
     fn attempts_and_total_time_are_bounded() {
-        assert!(wait(4, status(500), 0, 0.5).is_some());
-        assert_eq!(wait(5, status(500), 0, 0.5), None, "five attempts in all");
-        assert_eq!(wait(1, status(500), 60, 0.5), None, "past the total");
+        assert!(wait(4, status(500), 0, HALF).is_some());
+        assert_eq!(wait(5, status(500), 0, HALF), None, "five attempts in all");
+        assert_eq!(wait(1, status(500), 60, HALF), None, "past the total");
         let asked = Outcome::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(61)),
         };
         assert_eq!(
-            wait(1, asked, 0, 0.5),
+            wait(1, asked, 0, HALF),
             None,
             "a Retry-After beyond the bound gives up"
         );
@@ -252,7 +253,7 @@ mod tests {
             status: 429,
             retry_after: Some(Duration::from_secs(7)),
         };
-        assert_eq!(wait(1, asked, 0, 0.5), Some(Duration::from_secs(7)));
+        assert_eq!(wait(1, asked, 0, HALF), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 12 "), Some(Duration::from_secs(12)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }

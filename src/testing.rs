@@ -230,7 +230,7 @@ impl crate::clock::Clock for FakeClock {
         self.now.set(self.now.get() + duration);
     }
 
-    fn jitter(&self) -> f64 {
-        0.5
+    fn jitter(&self) -> u32 {
+        1 << 31
     }
 }

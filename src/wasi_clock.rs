@@ -30,12 +30,12 @@ impl Clock for WasiClock {
         monotonic_clock::subscribe_duration(nanos).block();
     }
 
-    fn jitter(&self) -> f64 {
+    fn jitter(&self) -> u32 {
         let mut x = self.state.get();
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         self.state.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
+        (x >> 32) as u32
     }
 }

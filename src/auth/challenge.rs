@@ -1,7 +1,5 @@
 //! `WWW-Authenticate` challenges (RFC 9110 §11.6.1; distribution spec, "Token Authentication").
 
-use std::collections::BTreeMap;
-
 /// What the registry asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Challenge {
@@ -20,11 +18,11 @@ pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Option<Challenge> {
     for value in values {
         for (scheme, params) in split_challenges(value) {
             if scheme.eq_ignore_ascii_case("bearer") {
-                if let Some(realm) = params.get("realm").filter(|r| !r.is_empty()) {
+                if let Some(realm) = param(&params, "realm").filter(|r| !r.is_empty()) {
                     return Some(Challenge::Bearer {
                         realm: realm.clone(),
-                        service: params.get("service").cloned(),
-                        scope: params.get("scope").cloned(),
+                        service: param(&params, "service").cloned(),
+                        scope: param(&params, "scope").cloned(),
                     });
                 }
             } else if scheme.eq_ignore_ascii_case("basic") {
@@ -35,9 +33,18 @@ pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Option<Challenge> {
     basic.then_some(Challenge::Basic)
 }
 
+/// A challenge's parameters, names lowercased, in the order given. A list, not a map: there
+/// are a handful, and a `BTreeMap` would add kilobytes to the component (README "Performance").
+type Params = Vec<(String, String)>;
+
+/// The value of parameter `name`; the last one where it is given more than once.
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a String> {
+    params.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
 /// Splits one header value into challenges: `scheme k=v, k="v, w", scheme2 ...`.
-fn split_challenges(value: &str) -> Vec<(String, BTreeMap<String, String>)> {
-    let mut out: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+fn split_challenges(value: &str) -> Vec<(String, Params)> {
+    let mut out: Vec<(String, Params)> = Vec::new();
     let mut rest = value.trim();
     while !rest.is_empty() {
         // A token followed by '=' is a parameter of the current challenge; else a new scheme.
@@ -51,10 +58,10 @@ fn split_challenges(value: &str) -> Vec<(String, BTreeMap<String, String>)> {
             out.last_mut()
                 .expect("checked")
                 .1
-                .insert(token.to_ascii_lowercase(), value);
+                .push((token.to_ascii_lowercase(), value));
             rest = remaining.trim_start().trim_start_matches(',').trim_start();
         } else if !token.is_empty() {
-            out.push((token.to_string(), BTreeMap::new()));
+            out.push((token.to_string(), Params::new()));
             rest = after.trim_start_matches(',').trim_start();
         } else {
             rest = rest[1..].trim_start();
@@ -118,6 +125,10 @@ mod tests {
             parse([both].into_iter()),
             Some(Challenge::Bearer { .. })
         ));
+        let twice = r#"Bearer realm="https://a/first", REALM="https://a/second""#;
+        assert!(
+            matches!(parse([twice].into_iter()), Some(Challenge::Bearer { realm, .. }) if realm == "https://a/second")
+        );
         assert_eq!(parse(["Negotiate"].into_iter()), None);
         assert_eq!(parse(["Bearer service=\"no realm\""].into_iter()), None);
         let escaped = r#"Bearer realm="https://a/t?x=\"y\"""#;

@@ -11,18 +11,19 @@
 //! - Credentials go only to the registry's own `host:port` and to the realm it named; a
 //!   redirect to another host (see `redirect.rs`) never carries them.
 
+pub mod actions;
 pub mod challenge;
 pub mod secret;
 pub mod token;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{send, Layer, Layered, Method, Request, Response, Transport};
 
+use actions::Actions;
 use challenge::Challenge;
 use secret::Credentials;
 use token::Token;
@@ -50,21 +51,13 @@ struct State {
 }
 
 /// The actions distribution checks for each method.
-fn needed(method: Method) -> BTreeSet<String> {
+fn needed(method: Method) -> Actions {
     let actions: &[&str] = match method {
         Method::Get | Method::Head => &["pull"],
         Method::Post | Method::Put | Method::Patch => &["pull", "push"],
         Method::Delete => &["delete"],
     };
-    actions.iter().map(|a| a.to_string()).collect()
-}
-
-fn join(actions: &BTreeSet<String>) -> String {
-    actions
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(",")
+    actions.iter().collect()
 }
 
 impl Auth {
@@ -143,12 +136,12 @@ impl AuthLayer {
             now,
         )?;
         self.renewals.set(self.renewals.get() + 1);
-        if let Some(missing) = want.difference(&token.actions).next() {
+        if let Some(missing) = want.first_missing_from(&token.actions) {
             return Err(Error::new(
                 ErrorKind::Denied,
                 format!(
                     "the token service grants [{}] on repository {}, not {missing:?}",
-                    join(&token.actions),
+                    token.actions.join(),
                     self.repository
                 ),
             ));
@@ -159,14 +152,14 @@ impl AuthLayer {
 
     /// Our repository's scope with the actions we need and those the registry named, and
     /// any other scope the challenge named.
-    fn scopes(&self, want: &BTreeSet<String>, challenge_scope: Option<&str>) -> Vec<String> {
+    fn scopes(&self, want: &Actions, challenge_scope: Option<&str>) -> Vec<String> {
         let challenged: Vec<String> = challenge_scope
             .map(|s| s.split(' ').map(str::to_string).collect())
             .unwrap_or_default();
         let mut actions = want.clone();
-        actions.extend(token::asked_actions(&challenged, &self.repository));
+        actions.extend(&token::asked_actions(&challenged, &self.repository));
         let ours = format!("repository:{}:", self.repository);
-        let mut scopes = vec![format!("{ours}{}", join(&actions))];
+        let mut scopes = vec![format!("{ours}{}", actions.join())];
         scopes.extend(
             challenged
                 .into_iter()
@@ -234,7 +227,7 @@ impl Layer for AuthLayer {
                 format!(
                     "the registry refused fresh credentials for {} ({} on repository {})",
                     method.as_str(),
-                    join(&needed(method)),
+                    needed(method).join(),
                     self.repository
                 ),
             ));

@@ -1,12 +1,12 @@
 //! Bearer tokens: asking a realm for one, reading its answer, and what it grants.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::encoding::{base64_decode, percent_encode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{send, Method, Request, Transport};
 
+use super::actions::Actions;
 use super::secret::{Credentials, Secret};
 
 /// A token response larger than this is refused.
@@ -20,7 +20,7 @@ pub struct Token {
     pub value: Secret,
     /// The repository actions the token grants, where it says (a JWT `access` claim);
     /// otherwise the actions asked for.
-    pub actions: BTreeSet<String>,
+    pub actions: Actions,
     /// After this (on the store's clock) the token is not used any more.
     pub valid_until: Duration,
 }
@@ -130,7 +130,7 @@ pub fn parse_response(
 }
 
 /// The actions a scope list asks for on `repository`.
-pub fn asked_actions(scopes: &[String], repository: &str) -> BTreeSet<String> {
+pub fn asked_actions(scopes: &[String], repository: &str) -> Actions {
     let prefix = format!("repository:{repository}:");
     scopes
         .iter()
@@ -138,12 +138,11 @@ pub fn asked_actions(scopes: &[String], repository: &str) -> BTreeSet<String> {
         .filter_map(|s| s.strip_prefix(&prefix))
         .flat_map(|a| a.split(','))
         .filter(|a| !a.is_empty())
-        .map(str::to_string)
         .collect()
 }
 
 /// The actions a JWT's `access` claim grants on `repository`; `None` for an opaque token.
-fn granted_actions(token: &str, repository: &str) -> Option<BTreeSet<String>> {
+fn granted_actions(token: &str, repository: &str) -> Option<Actions> {
     #[derive(serde::Deserialize)]
     struct Claims {
         access: Option<Vec<Access>>,
@@ -194,7 +193,7 @@ mod tests {
         let t = parse_response(br#"{"access_token":"xyz"}"#, &scopes, "r", Duration::ZERO).unwrap();
         assert_eq!(t.value.expose(), "xyz");
         assert_eq!(t.valid_until, Duration::from_secs(54));
-        assert_eq!(t.actions, BTreeSet::from(["pull".to_string()]));
+        assert_eq!(t.actions, ["pull"].into_iter().collect());
     }
 
     #[test]
@@ -218,9 +217,6 @@ mod tests {
         let body = format!(r#"{{"token":"{token}"}}"#);
         let scopes = vec!["repository:r:pull,push,delete".to_string()];
         let t = parse_response(body.as_bytes(), &scopes, "r", Duration::ZERO).unwrap();
-        assert_eq!(
-            t.actions,
-            BTreeSet::from(["pull".to_string(), "push".to_string()])
-        );
+        assert_eq!(t.actions, ["pull", "push"].into_iter().collect::<Actions>());
     }
 }
