@@ -4,7 +4,6 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use common::data::XorShift;
@@ -18,9 +17,7 @@ fn registry() -> &'static Registry {
 }
 
 fn fresh_location(test: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("oci://{}/cli/{test}-{n}", registry().authority())
+    registry().fresh_location("cli", test)
 }
 
 fn hex(mac: &[u8; 32]) -> String {

@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -23,9 +22,7 @@ fn registry() -> &'static Registry {
 }
 
 fn fresh_location(test: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("oci://{}/cli-tls/{test}-{n}", registry().authority())
+    registry().fresh_location("cli-tls", test)
 }
 
 /// A Docker config directory whose config.json holds `password` for the registry.

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kloset_oci_host::local_registry::LocalRegistry;
 
@@ -40,6 +41,14 @@ impl Registry {
     /// The first companion of type `T`.
     pub fn companion<T: Any>(&self) -> Option<&T> {
         self.companions.iter().find_map(|c| c.downcast_ref::<T>())
+    }
+
+    /// A location in a repository of its own on this registry: `oci://AUTHORITY/PREFIX/TEST-N`,
+    /// N counting up over the test binary, so that no two tests share a store.
+    pub fn fresh_location(&self, prefix: &str, test: &str) -> String {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        format!("oci://{}/{prefix}/{test}-{n}", self.authority())
     }
 
     /// Starts the registry again on the same port and directory.
