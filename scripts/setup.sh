@@ -17,10 +17,15 @@ install_missing() {
         say "adding the rust target wasm32-wasip2"
         rustup target add wasm32-wasip2
     fi
-    if ! command -v docker-registry >/dev/null 2>&1; then
-        say "installing docker-registry (distribution 2.8) from Debian"
+    local packages=()
+    command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+    # The host's https client trusts the system's roots (rustls-native-certs reads this bundle);
+    # the TLS tests check that an untrusted certificate is a certificate error, which needs them.
+    [ -s /etc/ssl/certs/ca-certificates.crt ] || packages+=(ca-certificates)
+    if [ "${#packages[@]}" -gt 0 ]; then
+        say "installing ${packages[*]} from Debian (docker-registry is distribution 2.8)"
         as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
     fi
     # The Debian package enables a system service on port 5000; nothing here uses it.
     install_wkg
