@@ -1,6 +1,6 @@
 //! Faults the host can inject into a store's requests, for tests: seeded, so a run can be
 //! repeated exactly. The `send_request` hook asks [`FaultInjector::draw`] for each request
-//! and, where it draws a fault, sends the request through [`inject`] instead.
+//! and sends it through [`send_with`], which applies the fault drawn, if any.
 //!
 //! The faults are those a real network and real registries produce: a connection dropped
 //! before the request body was sent, or after (the registry acted, the answer was lost);
@@ -10,15 +10,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
-type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-pub type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
+use crate::pool::IoFuture;
+pub use crate::pool::Sent;
 /// The real send of a request, as the hook makes it.
 pub type SendFuture = Pin<Box<dyn Future<Output = Sent> + Send>>;
 
@@ -147,22 +146,9 @@ pub async fn send_with<F>(
 where
     F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture,
 {
-    match fault {
-        None => send(request, options).await,
-        Some(fault) => inject(fault, request, options, send).await,
-    }
-}
-
-/// Sends `request` with `send`, except as `fault` says.
-pub async fn inject<F>(
-    fault: Fault,
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-    send: F,
-) -> Sent
-where
-    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture,
-{
+    let Some(fault) = fault else {
+        return send(request, options).await;
+    };
     match fault {
         Fault::DropBeforeBody => Err(HttpError::ConnectionTerminated),
         Fault::Status(status) => Ok(answer(status, None)),
@@ -177,7 +163,7 @@ where
         Fault::StalledBody | Fault::TruncatedBody => {
             let stall = options
                 .and_then(|o| o.between_bytes_timeout)
-                .unwrap_or(Duration::from_secs(600));
+                .unwrap_or(crate::pool::DEFAULT_TIMEOUT);
             let (response, io) = send(request, options).await?;
             let response = response.map(|body| {
                 let broken = if fault == Fault::StalledBody {
@@ -255,6 +241,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
+    use std::time::Duration;
 
     /// A send that answers 200 with `body` and records that it was called.
     fn fake_send(

@@ -13,13 +13,12 @@ use crate::allow_list::AllowList;
 use crate::backend::HostSettings;
 use crate::faults::{self, FaultInjector};
 use crate::location::AllowedAuthority;
-use crate::pool::ConnectionPool;
+use crate::pool::{ConnectionPool, IoFuture, Sent};
 use crate::stats::RequestCounters;
 use crate::tls_client::TlsClient;
 
-type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-type SendFuture =
-    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+/// What `send_request` returns.
+type SendFuture = Box<dyn Future<Output = Sent> + Send>;
 
 /// The hooks of one store: the allow-list (the location's authority and the hosts its
 /// registry names) and the request counters.

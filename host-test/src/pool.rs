@@ -38,9 +38,11 @@ pub const MAX_IDLE_PER_HOST: usize = 8;
 /// An idle connection older than this is closed rather than reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// wasmtime's own default for every timeout the guest does not set.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+/// What sending a request gives: the response and the connection's I/O future, or an error.
+pub type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
 
 struct Idle {
     sender: SendRequest<WasiBody>,
@@ -91,7 +93,7 @@ impl ConnectionPool {
         &self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    ) -> Sent {
         self.send_via(request, options, None).await
     }
 
@@ -101,7 +103,7 @@ impl ConnectionPool {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         tls: &TlsClient,
-    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    ) -> Sent {
         self.send_via(request, options, Some(tls)).await
     }
 
@@ -110,7 +112,7 @@ impl ConnectionPool {
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         tls: Option<&TlsClient>,
-    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    ) -> Sent {
         let scheme = match tls {
             None => http::uri::Scheme::HTTP,
             Some(_) => http::uri::Scheme::HTTPS,
