@@ -6,8 +6,9 @@
 
 use std::sync::Mutex;
 
-use crate::challenge::bearer_realms;
 use crate::location::AllowedAuthority;
+use kloset_oci::auth::challenge::{self, Challenge};
+use kloset_oci::registry;
 
 /// The most hosts learned from answers.
 pub const MAX_LEARNED: usize = 16;
@@ -41,20 +42,18 @@ impl AllowList {
         }
         if (300..400).contains(&status) {
             if let Some(target) = headers.get(http::header::LOCATION) {
+                // Resolved as the component resolves the Location it follows (absolute,
+                // `//host/path` with the request's scheme, or on the same host).
                 let target = target.to_str().unwrap_or("").trim();
-                match (target.strip_prefix("//"), uri.scheme_str()) {
-                    // A network-path reference (RFC 3986 §4.2) keeps the request's scheme;
-                    // the component follows it to that host.
-                    (Some(rest), Some(scheme)) => self.learn(&format!("{scheme}://{rest}")),
-                    _ => self.learn(target),
-                }
+                self.learn(&registry::resolve(&uri.to_string(), target));
             }
         }
         if status == 401 {
-            for challenge in headers.get_all(http::header::WWW_AUTHENTICATE) {
-                for realm in bearer_realms(challenge.to_str().unwrap_or("")) {
-                    self.learn(&realm);
-                }
+            // The realm the component will ask for a token: the same parser decides.
+            let values = headers.get_all(http::header::WWW_AUTHENTICATE);
+            let values = values.iter().filter_map(|v| v.to_str().ok());
+            if let Some(Challenge::Bearer { realm, .. }) = challenge::parse(values) {
+                self.learn(&realm);
             }
         }
     }

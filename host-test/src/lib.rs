@@ -6,7 +6,6 @@ mod allow_list;
 mod backend;
 pub mod bench;
 mod bindings;
-mod challenge;
 pub mod compile_cache;
 pub mod credentials;
 pub mod docker_config;
