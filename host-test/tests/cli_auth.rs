@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use common::auth::{self, PASSWORD, USER};
 use common::data::XorShift;
 use common::registry::Registry;
@@ -73,10 +72,6 @@ fn failed(out: &Output) -> String {
     stderr.trim_end().to_string()
 }
 
-fn auth_entry(user: &str, password: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-}
-
 /// The whole round: create, put, get, list, delete.
 fn round_trip(docker_dir: &Path, location: &str, args: &[&str], env: &[(&str, &str)]) {
     let with =
@@ -130,16 +125,7 @@ fn round_trip(docker_dir: &Path, location: &str, args: &[&str], env: &[(&str, &s
 
 #[test]
 fn docker_config_auths_entry() {
-    let docker = tempfile::tempdir().unwrap();
-    let authority = registry().authority();
-    std::fs::write(
-        docker.path().join("config.json"),
-        format!(
-            r#"{{"auths": {{"{authority}": {{"auth": "{}"}}}}}}"#,
-            auth_entry(USER, PASSWORD)
-        ),
-    )
-    .unwrap();
+    let docker = auth::docker_config_dir(&registry().authority(), USER, PASSWORD);
     round_trip(docker.path(), &fresh_location("config-json"), &[], &[]);
 }
 
@@ -207,16 +193,7 @@ fn username_with_password_from_env_or_stdin() {
 
 #[test]
 fn explicit_credentials_win_over_config_json() {
-    let docker = tempfile::tempdir().unwrap();
-    let authority = registry().authority();
-    std::fs::write(
-        docker.path().join("config.json"),
-        format!(
-            r#"{{"auths": {{"{authority}": {{"auth": "{}"}}}}}}"#,
-            auth_entry(USER, "stale")
-        ),
-    )
-    .unwrap();
+    let docker = auth::docker_config_dir(&registry().authority(), USER, "stale");
     let location = fresh_location("explicit");
     let line = failed(&run(docker.path(), &location, &["ping"], &[], b""));
     assert!(line.contains("unauthorized"), "{line}");

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use common::auth::{self, material, PASSWORD, USER};
 use common::data::XorShift;
 use common::registry::Registry;
@@ -27,17 +26,7 @@ fn fresh_location(test: &str) -> String {
 
 /// A Docker config directory whose config.json holds `password` for the registry.
 fn docker_config(password: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
-    std::fs::write(
-        dir.path().join("config.json"),
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            registry().authority()
-        ),
-    )
-    .unwrap();
-    dir
+    auth::docker_config_dir(&registry().authority(), USER, password)
 }
 
 fn ca_file() -> String {

@@ -104,3 +104,17 @@ pub fn basic_options() -> Vec<(String, String)> {
         ("password".to_string(), PASSWORD.to_string()),
     ]
 }
+
+/// A Docker config directory (for `DOCKER_CONFIG`) whose `config.json` has one `auths` entry:
+/// `authority` with base64 `user:password`.
+pub fn docker_config_dir(authority: &str, user: &str, password: &str) -> tempfile::TempDir {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        dir.path().join("config.json"),
+        format!(r#"{{"auths": {{"{authority}": {{"auth": "{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    dir
+}

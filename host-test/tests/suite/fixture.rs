@@ -53,15 +53,9 @@ impl Setup {
         options: fn() -> Vec<(String, String)>,
         settings: fn() -> HostSettings,
     ) -> Setup {
-        Setup {
-            name,
-            start_registry,
-            options,
-            shared: OnceLock::new(),
-            load_backend: None,
-            settings: Some(settings),
-            loaded: OnceLock::new(),
-        }
+        let mut setup = Setup::new(name, start_registry, options);
+        setup.settings = Some(settings);
+        setup
     }
 
     /// A setup whose component comes from `load_backend` (called once per test binary).
@@ -72,15 +66,9 @@ impl Setup {
         options: fn() -> Vec<(String, String)>,
         load_backend: fn() -> Backend,
     ) -> Setup {
-        Setup {
-            name,
-            start_registry,
-            options,
-            shared: OnceLock::new(),
-            load_backend: Some(load_backend),
-            settings: None,
-            loaded: OnceLock::new(),
-        }
+        let mut setup = Setup::new(name, start_registry, options);
+        setup.load_backend = Some(load_backend);
+        setup
     }
 
     fn backend(&self) -> Backend {
