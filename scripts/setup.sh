@@ -19,6 +19,8 @@ install_missing() {
     fi
     local packages=()
     command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+    # protoc: the Plakar plugin's build generates its gRPC code from plakar-plugin/proto.
+    command -v protoc >/dev/null 2>&1 || packages+=(protobuf-compiler)
     # The host's https client trusts the system's roots (rustls-native-certs reads this bundle);
     # the TLS tests check that an untrusted certificate is a certificate error, which needs them.
     [ -s /etc/ssl/certs/ca-certificates.crt ] || packages+=(ca-certificates)
@@ -29,6 +31,7 @@ install_missing() {
     fi
     # The Debian package enables a system service on port 5000; nothing here uses it.
     install_wkg
+    install_plakar
 }
 
 # wkg (the Wasm package tool) publishes the component and the WIT package as OCI artifacts.
@@ -44,10 +47,36 @@ install_wkg() {
     fi
 }
 
+# Plakar itself, for the plugin's end-to-end tests and the demo: v1.1.4, built from the Go
+# module proxy by scripts/plakar-build (see its go.mod for why not a plain `go install`),
+# into the tools folder beside wkg.
+PLAKAR_VERSION="v1.1.4"
+export PLAKAR="$TOOLS/bin/plakar"
+install_plakar() {
+    if [ "$("$PLAKAR" version 2>/dev/null | tail -n 1)" = "plakar/$PLAKAR_VERSION" ]; then
+        return
+    fi
+    if ! command -v go >/dev/null 2>&1; then
+        [ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"
+    fi
+    command -v go >/dev/null 2>&1 || { say "Go is needed to build Plakar: install Go 1.25 or newer"; return 1; }
+    say "building Plakar $PLAKAR_VERSION into $TOOLS/bin (go build, about 2 minutes, once)"
+    mkdir -p "$TOOLS/bin"
+    (cd "$ROOT/scripts/plakar-build" &&
+        CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go build -o "$PLAKAR" github.com/PlakarKorp/plakar)
+}
+
 build_component() {
     say "building the component (wasm32-wasip2, release)"
     (cd "$ROOT" && cargo build --locked --release -p kloset-oci --target wasm32-wasip2)
     say "component: $COMPONENT ($(stat -c %s "$COMPONENT") bytes)"
+}
+
+# The Plakar plugin: its executable, built like the host (dev profile, optimised).
+PLUGIN="$CARGO_TARGET_DIR/debug/kloset-oci-plakar"
+build_plugin() {
+    say "building the Plakar plugin"
+    (cd "$ROOT" && cargo build --locked -p kloset-oci-plakar --bin kloset-oci-plakar)
 }
 
 build_cli() {

@@ -3,8 +3,9 @@
 //! from an environment variable or stdin, `-o token_env=`, or Docker's `config.json`.
 //!
 //! A secret is never taken as a plain command-line value: `-o password=` and `-o token=`
-//! are refused (the value would sit in the shell history and in `ps`). Explicit `-o`
-//! credentials win over `config.json`. No message here ever shows a secret.
+//! are refused (the value would sit in the shell history and in `ps`). A Plakar store config
+//! may carry them ([`Sources::plain_secrets`]): Plakar keeps it in its own config file.
+//! Explicit credentials win over `config.json`. No message here ever shows a secret.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,9 @@ pub struct Sources<'a> {
     pub stdin_is_data: bool,
     /// The directory of Docker's `config.json`; `None`: do not look.
     pub docker_config_dir: Option<PathBuf>,
+    /// Whether `password` and `token` may be given as option values (a Plakar store config,
+    /// which lives in Plakar's own config file, not on a command line).
+    pub plain_secrets: bool,
 }
 
 impl Sources<'_> {
@@ -58,6 +62,7 @@ impl Sources<'_> {
             stdin,
             stdin_is_data,
             docker_config_dir: docker_config::default_dir(),
+            plain_secrets: false,
         }
     }
 }
@@ -103,9 +108,13 @@ pub fn resolve(
     let mut password_env = None;
     let mut password_stdin = false;
     let mut token_env = None;
+    let mut password_value = None;
+    let mut token_value = None;
     let mut ca_option: Option<PathBuf> = None;
     for (key, value) in raw {
         match key.as_str() {
+            "password" if sources.plain_secrets => password_value = Some(Secret::new(value)),
+            "token" if sources.plain_secrets => token_value = Some(Secret::new(value)),
             "password" => {
                 return Err(invalid(
                     "a password is never taken as a command-line value: use -o password_env=NAME, \
@@ -141,13 +150,15 @@ pub fn resolve(
     };
     let ca_bundle = ca_path.map(|path| CaBundle::load(&path)).transpose()?;
 
-    let explicit = explicit_credentials(
+    let given = Given {
         username,
         password_env,
         password_stdin,
+        password_value,
         token_env,
-        &mut sources,
-    )?;
+        token_value,
+    };
+    let explicit = explicit_credentials(given, &mut sources)?;
     let (credentials, credentials_source) = match explicit {
         Some((credentials, source)) => (Some(credentials), Some(source)),
         None => match &sources.docker_config_dir {
@@ -166,36 +177,61 @@ pub fn resolve(
     })
 }
 
-/// Credentials given with `-o`: username + a password from the environment or stdin, or a
-/// token from the environment.
-fn explicit_credentials(
+/// The credential options as given, before they are looked up.
+struct Given {
     username: Option<String>,
     password_env: Option<String>,
     password_stdin: bool,
+    /// `password=` itself (only where [`Sources::plain_secrets`]).
+    password_value: Option<Secret>,
     token_env: Option<String>,
+    /// `token=` itself (only where [`Sources::plain_secrets`]).
+    token_value: Option<Secret>,
+}
+
+/// Credentials given as options: username + a password (from the environment, stdin, or the
+/// store config), or a token (from the environment or the store config).
+fn explicit_credentials(
+    given: Given,
     sources: &mut Sources<'_>,
 ) -> Result<Option<(Credentials, String)>, StoreError> {
-    if let Some(name) = token_env {
-        if username.is_some() || password_env.is_some() || password_stdin {
+    let Given {
+        username,
+        password_env,
+        password_stdin,
+        password_value,
+        token_env,
+        token_value,
+    } = given;
+    let password_given = password_env.is_some() || password_stdin || password_value.is_some();
+    let token = match (token_env, token_value) {
+        (Some(_), Some(_)) => return Err(invalid("give the token once: token_env= or token=")),
+        (Some(name), None) => Some((from_env(sources, &name)?, format!("-o token_env={name}"))),
+        (None, Some(token)) => Some((token, "the store config's token".to_string())),
+        (None, None) => None,
+    };
+    if let Some((token, source)) = token {
+        if username.is_some() || password_given {
             return Err(invalid(
-                "give either -o username= with a password, or -o token_env=, not both",
+                "give either -o username= with a password, or a token, not both",
             ));
         }
-        let token = from_env(sources, &name)?;
-        return Ok(Some((
-            Credentials::Token(token),
-            format!("-o token_env={name}"),
-        )));
+        return Ok(Some((Credentials::Token(token), source)));
     }
-    let password = match (password_env, password_stdin) {
-        (Some(_), true) => {
+    let password = match (password_env, password_stdin, password_value) {
+        (None, false, None) => None,
+        (Some(name), false, None) => {
+            Some((from_env(sources, &name)?, format!("-o password_env={name}")))
+        }
+        (None, true, None) => Some((from_stdin(sources)?, "-o password_stdin".to_string())),
+        (None, false, Some(password)) => {
+            Some((password, "the store config's password".to_string()))
+        }
+        _ => {
             return Err(invalid(
                 "give the password once: -o password_env=NAME or -o password_stdin=true",
             ))
         }
-        (Some(name), false) => Some((from_env(sources, &name)?, format!("-o password_env={name}"))),
-        (None, true) => Some((from_stdin(sources)?, "-o password_stdin".to_string())),
-        (None, false) => None,
     };
     match (username, password) {
         (None, None) => Ok(None),

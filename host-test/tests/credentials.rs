@@ -41,6 +41,7 @@ fn resolve_with(
             stdin: &mut input,
             stdin_is_data,
             docker_config_dir: docker_dir.map(Path::to_path_buf),
+            plain_secrets: false,
         },
     )
 }
@@ -321,6 +322,7 @@ fn a_ca_file_must_exist_and_hold_pem_certificates() {
                 stdin: &mut input,
                 stdin_is_data: false,
                 docker_config_dir: None,
+                plain_secrets: false,
             },
         )
     };
