@@ -7,6 +7,7 @@ mod backend;
 pub mod bench;
 mod bindings;
 pub mod compile_cache;
+mod connection_error;
 pub mod credentials;
 pub mod docker_config;
 mod error;

@@ -30,6 +30,7 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
+use crate::connection_error::from_hyper;
 use crate::timed_body::TimedBody;
 use crate::tls_client::{TlsClient, TrustKey};
 
@@ -159,7 +160,7 @@ impl ConnectionPool {
                             let sent = first_byte(first_byte_timeout, sender.send_request(request));
                             (sender, sent.await)
                         }
-                        None => return Err(HttpError::from(failed.into_error())),
+                        None => return Err(from_hyper(failed.into_error())),
                     },
                 }
             }
@@ -241,7 +242,8 @@ where
     let handshake = http1::Builder::new().handshake(TokioIo::new(io));
     let (sender, connection) = tokio::time::timeout(limit, handshake)
         .await
-        .map_err(|_| HttpError::ConnectionTimeout)??;
+        .map_err(|_| HttpError::ConnectionTimeout)?
+        .map_err(from_hyper)?;
     tokio::spawn(async move {
         // Ends when the server closes the connection or the pool drops its sender.
         let _ = connection.await;
@@ -254,7 +256,7 @@ async fn first_byte(
     sent: impl Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>>,
 ) -> Result<http::Response<hyper::body::Incoming>, HttpError> {
     match tokio::time::timeout(limit, sent).await {
-        Ok(response) => response.map_err(HttpError::from),
+        Ok(response) => response.map_err(from_hyper),
         Err(_) => Err(HttpError::ConnectionReadTimeout),
     }
 }

@@ -1,6 +1,7 @@
 //! A response body with a between-bytes timeout (wasi:http's `between-bytes-timeout`), for
 //! the connections of the keep-alive pool.
 
+use crate::connection_error::from_hyper;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,7 +29,7 @@ impl Body for TimedBody {
         match Pin::new(&mut self.incoming).poll_frame(cx) {
             Poll::Ready(frame) => {
                 self.deadline = None;
-                Poll::Ready(frame.map(|f| f.map_err(HttpError::from)))
+                Poll::Ready(frame.map(|f| f.map_err(from_hyper)))
             }
             Poll::Pending => {
                 let limit = self.limit;

@@ -17,6 +17,8 @@ pub mod proto;
 mod service;
 mod status;
 mod streams;
+mod usage;
 
 pub use config::{StoreConfig, CONCURRENCY_KEY, DEFAULT_CONCURRENCY};
 pub use service::Plugin;
+pub use usage::USAGE_ENV;

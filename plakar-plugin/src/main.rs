@@ -29,7 +29,10 @@ async fn main() -> ExitCode {
         }
     };
     plugin.preload();
-    match connection::serve(io, plugin).await {
+    let usage = plugin.usage();
+    let served = connection::serve(io, plugin).await;
+    usage.write();
+    match served {
         Ok(()) => {}
         Err(e) if connection::ended_by_peer(&e) => {}
         Err(e) => {

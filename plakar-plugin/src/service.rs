@@ -17,7 +17,8 @@ use crate::instances::Instances;
 use crate::proto::store_server::Store as StoreService;
 use crate::proto::*;
 use crate::status::to_status;
-use crate::streams::{put_body, GetSink};
+use crate::streams::{drain, put_body, GetSink};
+use crate::usage::Usage;
 
 /// The most a `ListResponse` may weigh: Plakar's gRPC client takes messages of up to 4 MiB.
 const MAX_LIST_REPLY: usize = (4 << 20) - (64 << 10);
@@ -31,6 +32,7 @@ pub struct Plugin {
     source: String,
     backend: Arc<OnceCell<Result<Backend, StoreError>>>,
     store: Arc<RwLock<Option<Connected>>>,
+    usage: Arc<Usage>,
 }
 
 #[derive(Clone)]
@@ -49,7 +51,13 @@ impl Plugin {
             source,
             backend: Arc::new(OnceCell::new()),
             store: Arc::new(RwLock::new(None)),
+            usage: Arc::new(Usage::default()),
         }
+    }
+
+    /// What the plugin did so far (see [`Usage::write`]).
+    pub fn usage(&self) -> Arc<Usage> {
+        self.usage.clone()
     }
 
     /// Starts loading the component now, so that `Init` finds it ready: Plakar's client
@@ -225,11 +233,21 @@ impl StoreService for Plugin {
         })?;
         let kind = kind_of(first.r#type)?;
         let mac = mac_of(&first.mac)?;
+        let usage = self.usage.clone();
         let written = self
             .run(format!("put {}", object(kind, &mac)), move |store| {
                 Box::pin(async move {
-                    let body = put_body(first.chunk, stream);
-                    store.put_from(kind, &mac, body).await
+                    let mut stream = stream;
+                    let before = store.stats();
+                    let body = put_body(first.chunk, &mut stream);
+                    let result = store.put_from(kind, &mac, body).await;
+                    match result {
+                        Ok(written) => {
+                            usage.put(kind == Kind::Packfile, &before, &store.stats(), written)
+                        }
+                        Err(_) => drain(&mut stream).await,
+                    }
+                    result
                 })
             })
             .await?;
@@ -250,12 +268,17 @@ impl StoreService for Plugin {
             instances,
         } = self.connected()?;
         let (sender, receiver) = mpsc::channel(GET_QUEUE);
+        let usage = self.usage.clone();
         tokio::spawn(async move {
             let doing = format!("get {}", object(kind, &mac));
             let result = async {
                 let mut lease = instances.lease().await?;
                 let sink = GetSink::new(sender.clone());
+                let before = lease.store().stats();
                 let result = lease.store().get_to(kind, &mac, range, sink).await;
+                if let Ok(bytes) = result {
+                    usage.get(&before, &lease.store().stats(), bytes);
+                }
                 lease.check(result)
             }
             .await;
@@ -284,7 +307,9 @@ impl StoreService for Plugin {
     }
 
     async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
-        // Plakar closes and then ends the connection; the process exits on that EOF.
+        // Plakar closes and then ends the connection (the process exits on that EOF), or
+        // kills the plugin: what it did is written now.
+        self.usage.write();
         Ok(Response::new(CloseResponse {}))
     }
 }

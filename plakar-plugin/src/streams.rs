@@ -21,9 +21,9 @@ use tonic::Status;
 use crate::proto::{GetResponse, PutRequest};
 
 /// `head` (a chunk the first message may carry), then the chunks of `rest`.
-pub fn put_body<S>(head: Bytes, rest: S) -> impl AsyncRead + Send + Unpin
+pub fn put_body<'a, S>(head: Bytes, rest: S) -> impl AsyncRead + Send + Unpin + 'a
 where
-    S: Stream<Item = Result<PutRequest, Status>> + Send + 'static,
+    S: Stream<Item = Result<PutRequest, Status>> + Send + 'a,
 {
     let chunks = stream::once(async move { Ok(head) }).chain(rest.map(|message| {
         message.map(|m| m.chunk).map_err(|status| {
@@ -34,6 +34,16 @@ where
         })
     }));
     StreamReader::new(Box::pin(chunks))
+}
+
+/// Reads what is left of a Put stream, to its end. Plakar's client reports a Put that the
+/// plugin answered before the last chunk as a bare "EOF" (its send fails and the status is
+/// never read): after a failure the plugin takes the rest, then answers with the status.
+pub async fn drain<S>(mut rest: S)
+where
+    S: Stream<Item = Result<PutRequest, Status>> + Unpin,
+{
+    while let Some(Ok(_)) = rest.next().await {}
 }
 
 /// A Get's responses: every write is one chunk (the host library writes at most 1 MiB at once).
@@ -104,6 +114,21 @@ mod tests {
         let mut all = Vec::new();
         let err = body.read_to_end(&mut all).await.expect_err("broken stream");
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn drain_reads_to_the_end_or_the_first_error() {
+        let mut rest = stream::iter(vec![
+            chunk(b"a"),
+            chunk(b"b"),
+            Err(Status::cancelled("x")),
+            chunk(b"c"),
+        ]);
+        drain(&mut rest).await;
+        assert!(rest.next().await.is_some(), "stops at the error");
+        let mut rest = stream::iter(vec![chunk(b"a"), chunk(b"b")]);
+        drain(&mut rest).await;
+        assert!(rest.next().await.is_none());
     }
 
     #[tokio::test]

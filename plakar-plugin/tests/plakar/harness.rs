@@ -32,7 +32,10 @@ pub struct Outcome {
 impl Outcome {
     /// Both streams, for messages.
     pub fn text(&self) -> String {
-        format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -46,7 +49,10 @@ pub struct Plakar {
 
 impl Plakar {
     pub fn new() -> Plakar {
-        let home = tempfile::Builder::new().prefix("kloset-oci-plakar-").tempdir().unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("kloset-oci-plakar-")
+            .tempdir()
+            .unwrap();
         let program = plakar_program();
         let plakar = Plakar {
             home,
@@ -62,7 +68,11 @@ impl Plakar {
             first.text()
         );
         let version = plakar.run(&["version"]);
-        assert!(version.stdout.contains("plakar/v1.1.4"), "{}", version.text());
+        assert!(
+            version.stdout.contains("plakar/v1.1.4"),
+            "{}",
+            version.text()
+        );
         let package = plakar.build_package();
         let added = plakar.run(&["pkg", "add", package.to_str().unwrap()]);
         assert!(added.success, "plakar pkg add: {}", added.text());
@@ -85,7 +95,11 @@ impl Plakar {
         fs::create_dir_all(&stage).unwrap();
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         fs::copy(crate_dir.join("manifest.yaml"), stage.join("manifest.yaml")).unwrap();
-        fs::copy(env!("CARGO_BIN_EXE_kloset-oci-plakar"), stage.join("kloset-oci-plakar")).unwrap();
+        fs::copy(
+            env!("CARGO_BIN_EXE_kloset-oci-plakar"),
+            stage.join("kloset-oci-plakar"),
+        )
+        .unwrap();
         let component = kloset_oci_host::default_component_path();
         fs::copy(&component, stage.join("kloset_oci.wasm"))
             .unwrap_or_else(|e| panic!("{}: {e} (build the component first)", component.display()));
@@ -96,7 +110,14 @@ impl Plakar {
             .join(format!("kloset-oci_{version}_linux_amd64.ptar"));
         let out = self.run_in(
             &stage,
-            &["pkg", "create", "-out", package.to_str().unwrap(), "manifest.yaml", &version],
+            &[
+                "pkg",
+                "create",
+                "-out",
+                package.to_str().unwrap(),
+                "manifest.yaml",
+                &version,
+            ],
         );
         assert!(out.success, "plakar pkg create: {}", out.text());
         package
