@@ -2,11 +2,14 @@
 //! the commands Plakar's users type, checked against the registry's own view.
 
 mod harness;
+#[path = "../../../host-test/tests/common/htpasswd.rs"]
+mod htpasswd;
 mod registry_view;
 mod tree;
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use harness::{snapshot_ids, Plakar};
 use kloset_oci_host::local_registry::LocalRegistry;
 
@@ -236,4 +239,78 @@ fn a_registry_that_goes_away_mid_backup_and_other_failures() {
     assert!(!out.success, "{}", out.text());
     println!("unreachable registry: {}", out.stderr.trim());
     assert!(out.stderr.contains("try again"), "{}", out.text());
+}
+
+/// Credentials from Plakar's store config (`plakar store add NAME LOCATION username=...
+/// password=...`) on a registry with Basic auth: the right password works, a wrong one is
+/// one clear message, and neither password is ever printed.
+#[test]
+fn credentials_from_the_store_config() {
+    const RIGHT: &str = "r1ght-Passw0rd-for-plakar";
+    const WRONG: &str = "wr0ng-Passw0rd-for-plakar";
+    let auth_dir = tempfile::tempdir().unwrap();
+    let htpasswd_file = auth_dir.path().join("htpasswd");
+    htpasswd::write(&htpasswd_file, &[("alice", RIGHT)]);
+    let registry = LocalRegistry::start_with_config(&format!(
+        "auth:\n  htpasswd:\n    realm: kloset-oci\n    path: {}\n",
+        htpasswd_file.display()
+    ))
+    .expect("registry with htpasswd");
+    let plakar = Plakar::new();
+    let location = format!("oci://{}/plakar/auth", registry.authority());
+    let password = |p: &str| format!("password={p}");
+    plakar.ok(&[
+        "store",
+        "add",
+        "good",
+        &location,
+        "username=alice",
+        &password(RIGHT),
+    ]);
+    plakar.ok(&[
+        "store",
+        "add",
+        "bad",
+        &location,
+        "username=alice",
+        &password(WRONG),
+    ]);
+    plakar.ok(&["store", "add", "anonymous", &location]);
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("file.txt"), b"backed up with a password\n").unwrap();
+    let mut printed = String::new();
+    for args in [
+        &["at", "@good", "create"][..],
+        &["at", "@good", "backup", work.path().to_str().unwrap()],
+        &["at", "@good", "check"],
+    ] {
+        let out = plakar.run(args);
+        assert!(out.success, "plakar {args:?}: {}", out.text());
+        printed.push_str(&out.text());
+    }
+    for store in ["@bad", "@anonymous"] {
+        let out = plakar.run(&["at", store, "ls"]);
+        assert!(!out.success, "{}", out.text());
+        println!("{store}: {}", out.stderr.trim());
+        assert!(out.stderr.contains("unauthorized"), "{}", out.text());
+        printed.push_str(&out.text());
+    }
+    // Docker's config.json (docker login) serves a store config without credentials.
+    let docker = plakar.home.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("alice:{RIGHT}"));
+    let entry = format!(
+        r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+        registry.authority()
+    );
+    std::fs::write(docker.join("config.json"), entry).unwrap();
+    let out = plakar.run(&["at", "@anonymous", "ls"]);
+    assert!(out.success, "with Docker's config.json: {}", out.text());
+    assert_eq!(snapshot_ids(&out.stdout).len(), 1, "{}", out.text());
+    printed.push_str(&out.text());
+    assert!(
+        !printed.contains(RIGHT) && !printed.contains(WRONG),
+        "a password was printed"
+    );
 }
