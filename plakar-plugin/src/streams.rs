@@ -11,9 +11,9 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use futures_util::stream::{self, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
+use tokio_stream::{self as stream, Stream, StreamExt};
 use tokio_util::io::StreamReader;
 use tokio_util::sync::PollSender;
 use tonic::Status;
@@ -25,7 +25,7 @@ pub fn put_body<'a, S>(head: Bytes, rest: S) -> impl AsyncRead + Send + Unpin + 
 where
     S: Stream<Item = Result<PutRequest, Status>> + Send + 'a,
 {
-    let chunks = stream::once(async move { Ok(head) }).chain(rest.map(|message| {
+    let chunks = stream::once(Ok(head)).chain(rest.map(|message| {
         message.map(|m| m.chunk).map_err(|status| {
             io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -256,9 +256,10 @@ async fn a_lock_put_again_is_overwritten() {
 async fn many_calls_at_once_on_one_connection() {
     let (plugin, _) = Plugin::created(&[("concurrency", "3")]).await;
     const N: u64 = 12;
-    let puts = (0..N).map(|i| {
+    let mut puts = tokio::task::JoinSet::new();
+    for i in 0..N {
         let mut client = plugin.client.clone();
-        async move {
+        puts.spawn(async move {
             let data = bytes(100 + i, MIB + 1000 * i as usize);
             put(
                 &mut client,
@@ -268,34 +269,29 @@ async fn many_calls_at_once_on_one_connection() {
                 MIB,
             )
             .await
-        }
-    });
-    let results = tokio::time::timeout(LIMIT, futures_util::future::join_all(puts))
+        });
+    }
+    let results = tokio::time::timeout(LIMIT, puts.join_all())
         .await
         .expect("puts finish");
     for result in results {
         result.expect("put");
     }
-    let gets = (0..N).map(|i| {
+    let mut gets = tokio::task::JoinSet::new();
+    for i in 0..N {
         let mut client = plugin.client.clone();
-        async move {
+        gets.spawn(async move {
             let want = bytes(100 + i, MIB + 1000 * i as usize);
             let range = (1000 * i, 300_000 + i as u32);
-            let (got, _) = get(
-                &mut client,
-                StorageResource::Packfile,
-                &mac(100 + i),
-                Some(range),
-            )
-            .await
-            .expect("get");
-            assert!(
-                got == want[range.0 as usize..range.0 as usize + range.1 as usize],
-                "object {i}"
-            );
-        }
-    });
-    tokio::time::timeout(LIMIT, futures_util::future::join_all(gets))
+            let packfile = StorageResource::Packfile;
+            let (got, _) = get(&mut client, packfile, &mac(100 + i), Some(range))
+                .await
+                .expect("get");
+            let want = &want[range.0 as usize..range.0 as usize + range.1 as usize];
+            assert!(got == want, "object {i}");
+        });
+    }
+    tokio::time::timeout(LIMIT, gets.join_all())
         .await
         .expect("gets finish");
     let mut client = plugin.client.clone();
