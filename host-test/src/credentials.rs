@@ -104,17 +104,12 @@ pub fn resolve(
     mut sources: Sources<'_>,
 ) -> Result<ResolvedOptions, StoreError> {
     let mut options = Vec::new();
-    let mut username = None;
-    let mut password_env = None;
-    let mut password_stdin = false;
-    let mut token_env = None;
-    let mut password_value = None;
-    let mut token_value = None;
+    let mut given = Given::default();
     let mut ca_option: Option<PathBuf> = None;
     for (key, value) in raw {
         match key.as_str() {
-            "password" if sources.plain_secrets => password_value = Some(Secret::new(value)),
-            "token" if sources.plain_secrets => token_value = Some(Secret::new(value)),
+            "password" if sources.plain_secrets => given.password_value = Some(Secret::new(value)),
+            "token" if sources.plain_secrets => given.token_value = Some(Secret::new(value)),
             "password" => {
                 return Err(invalid(
                     "a password is never taken as a command-line value: use -o password_env=NAME, \
@@ -127,11 +122,11 @@ pub fn resolve(
                      Docker's config.json",
                 ))
             }
-            "username" => username = Some(value),
-            "password_env" => password_env = Some(value),
-            "token_env" => token_env = Some(value),
+            "username" => given.username = Some(value),
+            "password_env" => given.password_env = Some(value),
+            "token_env" => given.token_env = Some(value),
             "password_stdin" => {
-                password_stdin = match value.as_str() {
+                given.password_stdin = match value.as_str() {
                     "true" => true,
                     "false" => false,
                     _ => return Err(invalid("password_stdin must be true or false")),
@@ -150,14 +145,6 @@ pub fn resolve(
     };
     let ca_bundle = ca_path.map(|path| CaBundle::load(&path)).transpose()?;
 
-    let given = Given {
-        username,
-        password_env,
-        password_stdin,
-        password_value,
-        token_env,
-        token_value,
-    };
     let explicit = explicit_credentials(given, &mut sources)?;
     let (credentials, credentials_source) = match explicit {
         Some((credentials, source)) => (Some(credentials), Some(source)),
@@ -178,6 +165,7 @@ pub fn resolve(
 }
 
 /// The credential options as given, before they are looked up.
+#[derive(Default)]
 struct Given {
     username: Option<String>,
     password_env: Option<String>,
