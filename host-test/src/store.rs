@@ -269,7 +269,9 @@ impl Store {
         mac: &Mac,
         range: Option<ByteRange>,
     ) -> Result<Vec<u8>, StoreError> {
-        let mut out = Vec::new();
+        // Sized for the range up front: no copy as it grows.
+        let mut out =
+            Vec::with_capacity(range.map_or(0, |r| r.length.min(CHUNK_SIZE as u32 * 64)) as usize);
         self.get_to(kind, mac, range, &mut out).await?;
         Ok(out)
     }

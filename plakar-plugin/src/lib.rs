@@ -12,8 +12,10 @@
 pub mod component;
 mod config;
 pub mod connection;
+pub mod in_flight;
 mod instances;
 pub mod proto;
+mod read_ahead;
 mod service;
 mod status;
 mod streams;

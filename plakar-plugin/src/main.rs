@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use kloset_oci_plakar::in_flight::SETTLE;
 use kloset_oci_plakar::{component, connection, Plugin};
 
 #[tokio::main]
@@ -29,19 +30,23 @@ async fn main() -> ExitCode {
         }
     };
     plugin.preload();
-    let usage = plugin.usage();
+    let (usage, in_flight) = (plugin.usage(), plugin.in_flight());
     let served = connection::serve(io, plugin).await;
-    usage.write();
     match served {
         Ok(()) => {}
         Err(e) if connection::ended_by_peer(&e) => {}
         Err(e) => {
+            usage.write();
             eprintln!("kloset-oci-plakar: the connection to Plakar failed: {e}");
             // Calls still running are abandoned with the process.
             std::process::exit(1);
         }
     }
-    // Exit at once: calls still running have nobody to answer, and the runtime's blocking
-    // threads must not hold the exit.
+    // Plakar closed its end: a call it sent before (a lock delete) still reaches the registry.
+    if !in_flight.settle(SETTLE).await {
+        eprintln!("kloset-oci-plakar: calls still under way after {SETTLE:?}: abandoned");
+    }
+    usage.write();
+    // Exit at once: the runtime's blocking threads must not hold the exit.
     std::process::exit(0)
 }

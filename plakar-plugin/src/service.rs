@@ -6,16 +6,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
-use kloset_oci_host::{mac_hex, Backend, ErrorKind, Kind, Mac, Store, StoreError};
+use bytes::Bytes;
+use kloset_oci_host::{
+    mac_hex, Backend, ByteRange, ErrorKind, Kind, Mac, Store, StoreError, CHUNK_SIZE,
+};
 use tokio::sync::{mpsc, OnceCell};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::component;
 use crate::config::StoreConfig;
+use crate::in_flight::{InFlight, SETTLE};
 use crate::instances::Instances;
 use crate::proto::store_server::Store as StoreService;
 use crate::proto::*;
+use crate::read_ahead::{self, ReadAhead};
 use crate::status::to_status;
 use crate::streams::{drain, put_body, GetSink};
 use crate::usage::Usage;
@@ -33,12 +38,14 @@ pub struct Plugin {
     backend: Arc<OnceCell<Result<Backend, StoreError>>>,
     store: Arc<RwLock<Option<Connected>>>,
     usage: Arc<Usage>,
+    in_flight: Arc<InFlight>,
 }
 
 #[derive(Clone)]
 struct Connected {
     location: String,
     instances: Arc<Instances>,
+    read_ahead: Arc<ReadAhead>,
 }
 
 type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -52,10 +59,16 @@ impl Plugin {
             backend: Arc::new(OnceCell::new()),
             store: Arc::new(RwLock::new(None)),
             usage: Arc::new(Usage::default()),
+            in_flight: Arc::default(),
         }
     }
 
     /// What the plugin did so far (see [`Usage::write`]).
+    /// The calls under way, to let them finish when the connection ends.
+    pub fn in_flight(&self) -> Arc<InFlight> {
+        self.in_flight.clone()
+    }
+
     pub fn usage(&self) -> Arc<Usage> {
         self.usage.clone()
     }
@@ -93,8 +106,11 @@ impl Plugin {
         let Connected {
             location,
             instances,
+            ..
         } = self.connected()?;
+        let call = self.in_flight.begin();
         let task = tokio::spawn(async move {
+            let _call = call;
             let mut lease = instances.lease().await?;
             let result = op(lease.store()).await;
             lease.check(result)
@@ -130,6 +146,19 @@ fn mac_of(bytes: &[u8]) -> Result<Mac, Status> {
     })
 }
 
+/// `bytes` as Get responses of at most [`CHUNK_SIZE`] each.
+async fn send_chunks(sender: &mpsc::Sender<Result<GetResponse, Status>>, bytes: Bytes) {
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = (at + CHUNK_SIZE).min(bytes.len());
+        let chunk = bytes.slice(at..end);
+        if sender.send(Ok(GetResponse { chunk })).await.is_err() {
+            return; // the client went away
+        }
+        at = end;
+    }
+}
+
 fn object(kind: Kind, mac: &Mac) -> String {
     format!("{kind} {}", mac_hex(mac))
 }
@@ -154,9 +183,11 @@ impl StoreService for Plugin {
             flags: first.flags().await.map_err(failed)?,
         };
         let instances = Instances::new(backend, config, first);
+        let read_ahead = ReadAhead::new(instances.clone(), self.usage.clone());
         *self.store.write().expect("store lock") = Some(Connected {
             location,
             instances,
+            read_ahead,
         });
         Ok(Response::new(response))
     }
@@ -262,24 +293,35 @@ impl StoreService for Plugin {
         let GetRequest { mac, r#type, range } = request.into_inner();
         let kind = kind_of(r#type)?;
         let mac = mac_of(&mac)?;
-        let range = range.map(|r| kloset_oci_host::ByteRange::new(r.offset, r.length));
+        let range = range.map(|r| ByteRange::new(r.offset, r.length));
         let Connected {
             location,
             instances,
+            read_ahead,
         } = self.connected()?;
         let (sender, receiver) = mpsc::channel(GET_QUEUE);
         let usage = self.usage.clone();
+        let call = self.in_flight.begin();
         tokio::spawn(async move {
+            let _call = call;
             let doing = format!("get {}", object(kind, &mac));
             let result = async {
+                // A range of a packfile: from its blocks, if they can hold it.
+                if let Some(r) = range.filter(|r| read_ahead::applies(kind, r.length)) {
+                    if let Some(bytes) = read_ahead.get(mac, r).await? {
+                        usage.get(&Default::default(), &Default::default(), bytes.len() as u64);
+                        send_chunks(&sender, bytes).await;
+                        return Ok(());
+                    }
+                }
                 let mut lease = instances.lease().await?;
-                let sink = GetSink::new(sender.clone());
                 let before = lease.store().stats();
+                let sink = GetSink::new(sender.clone());
                 let result = lease.store().get_to(kind, &mac, range, sink).await;
                 if let Ok(bytes) = result {
                     usage.get(&before, &lease.store().stats(), bytes);
                 }
-                lease.check(result)
+                lease.check(result).map(drop)
             }
             .await;
             if let Err(error) = result {
@@ -299,6 +341,9 @@ impl StoreService for Plugin {
         let DeleteRequest { mac, r#type } = request.into_inner();
         let kind = kind_of(r#type)?;
         let mac = mac_of(&mac)?;
+        if let Ok(connected) = self.connected() {
+            connected.read_ahead.forget(&mac);
+        }
         self.run(format!("delete {}", object(kind, &mac)), move |store| {
             Box::pin(async move { store.delete(kind, &mac).await })
         })
@@ -307,8 +352,11 @@ impl StoreService for Plugin {
     }
 
     async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
-        // Plakar closes and then ends the connection (the process exits on that EOF), or
-        // kills the plugin: what it did is written now.
+        // Plakar kills the plugin right after: the calls it sent before are finished first
+        // (see `in_flight`), and what the plugin did is written now.
+        if !self.in_flight.settle(SETTLE).await {
+            eprintln!("kloset-oci-plakar: close: calls still under way after {SETTLE:?}");
+        }
         self.usage.write();
         Ok(Response::new(CloseResponse {}))
     }

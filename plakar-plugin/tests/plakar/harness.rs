@@ -88,7 +88,7 @@ impl Plakar {
         self.home.path().join(name)
     }
 
-    /// kloset-oci_v<version>_linux_amd64.ptar from plakar-plugin/manifest.yaml, the test's
+    /// The kloset-oci package from plakar-plugin/manifest.yaml, the test's
     /// plugin executable and the workspace component, by `plakar pkg create`.
     fn build_package(&self) -> PathBuf {
         let stage = self.dir("package");
@@ -104,22 +104,26 @@ impl Plakar {
         fs::copy(&component, stage.join("kloset_oci.wasm"))
             .unwrap_or_else(|e| panic!("{}: {e} (build the component first)", component.display()));
         let version = format!("v{}", env!("CARGO_PKG_VERSION"));
-        let package = self
-            .home
-            .path()
-            .join(format!("kloset-oci_{version}_linux_amd64.ptar"));
-        let out = self.run_in(
-            &stage,
-            &[
-                "pkg",
-                "create",
-                "-out",
-                package.to_str().unwrap(),
-                "manifest.yaml",
-                &version,
-            ],
+        // Plakar names the package for the system it runs on: kloset-oci_<version>_<os>_<arch>.
+        let out = self.dir("packages");
+        fs::create_dir_all(&out).unwrap();
+        let manifest = stage.join("manifest.yaml");
+        let created = self.run_in(
+            &out,
+            &["pkg", "create", manifest.to_str().unwrap(), &version],
         );
-        assert!(out.success, "plakar pkg create: {}", out.text());
+        assert!(created.success, "plakar pkg create: {}", created.text());
+        let mut packages: Vec<PathBuf> = fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert_eq!(packages.len(), 1, "{packages:?}");
+        let package = packages.pop().unwrap();
+        let name = package.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!("kloset-oci_{version}_")),
+            "{name}"
+        );
         package
     }
 
