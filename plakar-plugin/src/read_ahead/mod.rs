@@ -14,8 +14,8 @@
 //!   (the component answers `out of range` from the manifest it has already read, without a
 //!   request), so halves are tried, down to 64 KiB; a range no block can hold is read as it
 //!   is.
-//! - When a range ends past the middle of its last block, the next block is read in the
-//!   background, so a restore reading on finds it ready.
+//! - When a range ends past the middle of its last block, or had to read a block, the next
+//!   block is read in the background, so a restore reading on finds it ready.
 //! - Memory: at most [`blocks::KEPT`] blocks are kept (64 MiB), plus one block per read in flight,
 //!   each of which holds a component instance of the pool.
 
@@ -103,7 +103,9 @@ impl ReadAhead {
             };
             parts.push(block);
         }
-        if end - last * BLOCK > BLOCK / 2 && self.blocks.claim_ahead(&mac, last + 1) {
+        // A Get that had to read a block starts a run of reads: the next block too, at once.
+        let ahead = read || end - last * BLOCK > BLOCK / 2;
+        if ahead && self.blocks.claim_ahead(&mac, last + 1) {
             self.read_ahead(mac, last + 1);
         }
         let counts = &self.usage.blocks;
