@@ -59,6 +59,14 @@ async fn get(
     Ok((all, largest))
 }
 
+async fn delete_packfile(client: &mut StoreClient<Channel>, mac: &[u8]) {
+    let request = DeleteRequest {
+        mac: mac.to_vec(),
+        r#type: StorageResource::Packfile as i32,
+    };
+    client.delete(request).await.unwrap();
+}
+
 async fn list(client: &mut StoreClient<Channel>, kind: StorageResource) -> Vec<Vec<u8>> {
     let request = ListRequest {
         r#type: kind as i32,
@@ -180,13 +188,7 @@ async fn put_in_chunks_then_get_whole_and_by_range() {
         both
     });
     assert!(list(client, StorageResource::State).await.is_empty());
-    client
-        .delete(DeleteRequest {
-            mac: id.clone(),
-            r#type: StorageResource::Packfile as i32,
-        })
-        .await
-        .unwrap();
+    delete_packfile(client, &id).await;
     assert_eq!(
         list(client, StorageResource::Packfile).await,
         vec![id2.clone()]
@@ -491,11 +493,14 @@ async fn small_ranges_of_a_packfile_are_read_ahead() {
         .await
         .unwrap();
 
-    // Consecutive 60 KiB ranges over the whole object, the last one ending at its last byte.
-    let mut offset = 0usize;
-    let mut ranges = 0u64;
-    while offset < data.len() {
-        let length = (60 * 1024).min(data.len() - offset);
+    // Consecutive 60 KiB ranges over the whole object, the last one ending at its last byte;
+    // then larger ranges across a block boundary (8 MiB), and the object's last bytes.
+    let mut wanted: Vec<(usize, usize)> = (0..data.len())
+        .step_by(60 * 1024)
+        .map(|offset| (offset, (60 * 1024).min(data.len() - offset)))
+        .collect();
+    wanted.extend([(7 * MIB, 3 * MIB), (8 * MIB - 1, 2), (20 * MIB, 777)]);
+    for &(offset, length) in &wanted {
         let (got, _) = get(
             client,
             StorageResource::Packfile,
@@ -508,25 +513,8 @@ async fn small_ranges_of_a_packfile_are_read_ahead() {
             got == data[offset..offset + length],
             "range {offset}+{length}"
         );
-        offset += length;
-        ranges += 1;
     }
-    // Larger ranges across a block boundary (8 MiB), and the object's last bytes.
-    for (offset, length) in [(7 * MIB, 3 * MIB), (8 * MIB - 1, 2), (20 * MIB, 777)] {
-        let (got, _) = get(
-            client,
-            StorageResource::Packfile,
-            &id,
-            Some((offset as u64, length as u32)),
-        )
-        .await
-        .unwrap();
-        assert!(
-            got == data[offset..offset + length],
-            "range {offset}+{length}"
-        );
-        ranges += 1;
-    }
+    let ranges = wanted.len() as u64;
     let past = get(
         client,
         StorageResource::Packfile,
@@ -553,13 +541,7 @@ async fn small_ranges_of_a_packfile_are_read_ahead() {
         "{requests} requests for {ranges} ranges"
     );
 
-    client
-        .delete(DeleteRequest {
-            mac: id.clone(),
-            r#type: StorageResource::Packfile as i32,
-        })
-        .await
-        .unwrap();
+    delete_packfile(client, &id).await;
     let gone = get(client, StorageResource::Packfile, &id, Some((0, 100)))
         .await
         .expect_err("deleted");
