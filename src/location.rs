@@ -16,6 +16,9 @@ pub struct Location {
 impl Location {
     /// `plain_http`: `None` for plain HTTP on loopback hosts only.
     pub fn parse(location: &str, plain_http: Option<bool>) -> Result<Location> {
+        // Before any message that quotes the location: credentials in it would be a password
+        // in an error a host prints.
+        refuse_userinfo(location)?;
         let rest = location.strip_prefix("oci://").ok_or_else(|| {
             Error::invalid_config(format!(
                 "location {location:?} must look like oci://host[:port]/repository"
@@ -40,6 +43,23 @@ impl Location {
     pub fn base_url(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
+}
+
+/// Refuses `scheme://user:password@host/...` (and `user@host/...`) with a message that
+/// quotes no part of the location.
+fn refuse_userinfo(location: &str) -> Result<()> {
+    let after_scheme = location
+        .split_once("://")
+        .map_or(location, |(_, rest)| rest);
+    let authority = after_scheme.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(Error::invalid_config(
+            "the location carries credentials (user:password@host): give them as the \
+             username and password options, or in Docker's config.json, and write the \
+             location as oci://host[:port]/repository",
+        ));
+    }
+    Ok(())
 }
 
 /// The host part of `host[:port]`, checked.
@@ -185,5 +205,26 @@ mod tests {
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig, "{bad}");
         }
         assert!(Location::parse("oci://h/a-b__c.d/e---f", None).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_a_location_are_refused_without_quoting_them() {
+        for bad in [
+            "oci://alice:s3cret@reg.example/repo",
+            "oci://alice:s3cret@reg.example",
+            "https://alice:s3cret@reg.example/repo",
+            "alice:s3cret@reg.example/repo",
+            "oci://s3cret@127.0.0.1:5000/repo",
+        ] {
+            let e = Location::parse(bad, None).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig, "{bad}");
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("s3cret"), "{bad}: {text}");
+            assert!(!text.contains("alice"), "{bad}: {text}");
+            assert!(text.contains("credentials"), "{bad}: {text}");
+        }
+        // An '@' in the repository path is no userinfo (and no valid name either).
+        let e = Location::parse("oci://reg.example/repo@x", None).unwrap_err();
+        assert!(!e.to_string().contains("credentials"), "{e}");
     }
 }

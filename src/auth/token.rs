@@ -13,6 +13,9 @@ use super::secret::{Credentials, Secret};
 const TOKEN_BODY_LIMIT: usize = 1 << 20;
 /// distribution's default when a token response names no lifetime.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// A longer `expires_in` is taken as this: a hostile or broken answer cannot make a token
+/// outlive the process, nor overflow the clock's arithmetic (issue: 2^64-1 panicked).
+const LONGEST_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A token and what it was issued for.
 #[derive(Clone, Debug)]
@@ -117,7 +120,8 @@ pub fn parse_response(
     let lifetime = answer
         .expires_in
         .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_LIFETIME);
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(LONGEST_LIFETIME);
     // Stop using a token a little before it expires: a tenth of its life, at most 30 s.
     let margin = (lifetime / 10).min(Duration::from_secs(30));
     let actions =
@@ -125,7 +129,7 @@ pub fn parse_response(
     Ok(Token {
         value: Secret::new(value),
         actions,
-        valid_until: now + lifetime - margin,
+        valid_until: now.saturating_add(lifetime - margin),
     })
 }
 
@@ -190,6 +194,12 @@ mod tests {
         .unwrap();
         assert_eq!(t.value.expose(), "abc");
         assert_eq!(t.valid_until, Duration::from_secs(10 + 300 - 30));
+        // A lifetime past any sense is a day's, without overflow.
+        let huge = format!(r#"{{"token":"abc","expires_in":{}}}"#, u64::MAX);
+        let t = parse_response(huge.as_bytes(), &scopes, "r", Duration::from_secs(10)).unwrap();
+        assert_eq!(t.valid_until, Duration::from_secs(10 + 86_400 - 30));
+        let t = parse_response(huge.as_bytes(), &scopes, "r", Duration::MAX).unwrap();
+        assert_eq!(t.valid_until, Duration::MAX);
         let t = parse_response(br#"{"access_token":"xyz"}"#, &scopes, "r", Duration::ZERO).unwrap();
         assert_eq!(t.value.expose(), "xyz");
         assert_eq!(t.valid_until, Duration::from_secs(54));
