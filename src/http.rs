@@ -130,6 +130,18 @@ impl Request {
     pub fn authority(&self) -> &str {
         authority_of(&self.url)
     }
+
+    /// `scheme://host[:port]` of the URL.
+    pub fn origin(&self) -> &str {
+        origin_of(&self.url)
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL: the scheme is part of where a request goes, so
+/// `http://host` is not `https://host`.
+pub fn origin_of(url: &str) -> &str {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    &url[..scheme_end + authority_of(url).len()]
 }
 
 /// `host[:port]` of an absolute URL.

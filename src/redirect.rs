@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::http::{authority_of, send, Layer, Layered, Method, Request, Response, Transport};
-use crate::registry::resolve;
+use crate::registry::follow;
 
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -52,17 +52,8 @@ impl Layer for RedirectLayer {
             let Some(location) = response.header("location") else {
                 return Ok(response);
             };
-            let next = resolve(&request.url, location.trim());
+            let next = follow(&request.url, location.trim(), "a redirect")?;
             drop(response);
-            if !(next.starts_with("https://") || next.starts_with("http://")) {
-                return Err(Error::protocol("a redirect to a URL that is not http(s)"));
-            }
-            if request.url.starts_with("https://") && next.starts_with("http://") {
-                return Err(Error::protocol(format!(
-                    "a redirect from https down to plain http ({})",
-                    authority_of(&next)
-                )));
-            }
             if authority_of(&next) != request.authority() {
                 request.remove_header("authorization");
             }

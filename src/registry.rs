@@ -3,7 +3,7 @@
 
 use crate::digest::Digest;
 use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
-use crate::http::{send, Method, Request, Response, Transport};
+use crate::http::{authority_of, send, Method, Request, Response, Transport};
 use crate::layout::{BlobRef, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
 
@@ -149,7 +149,9 @@ impl Registry {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
                 other => other?,
             };
-            let next = next_link(&response).map(|link| resolve(&url, link));
+            let next = next_link(&response)
+                .map(|link| follow(&url, link, "the tag list's next page"))
+                .transpose()?;
             let body = response.read_to_end(TAG_PAGE_LIMIT)?;
             let page: Page = serde_json::from_slice(&body)
                 .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
@@ -211,6 +213,26 @@ fn next_link(response: &Response) -> Option<&str> {
 
 /// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
 /// Registries answer with absolute URLs, absolute paths, or paths relative to the request.
+/// The URL an answer of the registry points to (a redirect, an upload session's Location, a
+/// tag list's next page): `reference` resolved against `from`, refused unless it is http(s)
+/// and, from https, https again: no credentials or object bytes ever go out in cleartext
+/// after an https start (a plain-http store may move either way).
+pub fn follow(from: &str, reference: &str, what: &str) -> Result<String> {
+    let next = resolve(from, reference);
+    let scheme = |url: &str, s: &str| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s);
+    if !(scheme(&next, "https://") || scheme(&next, "http://")) {
+        return Err(Error::protocol(format!("{what} is not an http(s) URL")));
+    }
+    if scheme(from, "https://") && !scheme(&next, "https://") {
+        return Err(Error::protocol(format!(
+            "{what} leads from https down to plain http ({}): refused, so that no \
+             credentials or data travel in cleartext",
+            authority_of(&next)
+        )));
+    }
+    Ok(next)
+}
+
 pub fn resolve(request_url: &str, reference: &str) -> String {
     if reference.starts_with("http://") || reference.starts_with("https://") {
         return reference.to_string();

@@ -111,7 +111,7 @@ impl Store {
         let location = Location::parse(location, options.plain_http)?;
         let auth = Auth::new(
             base,
-            &location.authority,
+            &location.base_url(),
             &location.repository,
             options.credentials.clone(),
             Rc::clone(&clock),

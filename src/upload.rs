@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 use crate::http::{Exchange, Method, Request, Response};
 use crate::layout::BlobRef;
-use crate::registry::{check_digest_header, expect, resolve, Registry};
+use crate::registry::{check_digest_header, expect, follow, Registry};
 
 /// Blobs up to this size are pushed in one PUT; larger ones stream through a PATCH.
 pub const STREAM_THRESHOLD: usize = 4 << 20;
@@ -177,7 +177,11 @@ fn next_session(request_url: &str, response: &Response) -> Result<String> {
             response.status
         ))
     })?;
-    Ok(resolve(request_url, location.trim()))
+    follow(
+        request_url,
+        location.trim(),
+        "the upload session's Location",
+    )
 }
 
 /// A write fails when the registry stops reading, usually because it already answered with an

@@ -8,8 +8,10 @@
 //!   rejects a cached one. Writes ask for `pull,push`, so one token covers a whole put;
 //!   deletes ask for `delete`. A token that grants fewer actions than a request needs is a
 //!   `denied` error naming the missing action.
-//! - Credentials go only to the registry's own `host:port` and to the realm it named; a
-//!   redirect to another host (see `redirect.rs`) never carries them.
+//! - Credentials go only to the registry's own origin (`scheme://host:port`: never to
+//!   `http://` of an https registry) and to the realm it named; a redirect to another host
+//!   (see `redirect.rs`) never carries them. An https registry's realm must be https too,
+//!   and a 401 from anywhere else never replaces what the registry said.
 
 pub mod actions;
 pub mod challenge;
@@ -32,7 +34,8 @@ pub type Auth = Layered<AuthLayer>;
 
 pub struct AuthLayer {
     inner: Box<dyn Transport>,
-    /// `host[:port]` of the registry: the only place credentials go, besides its realm.
+    /// `scheme://host[:port]` of the registry: the only place credentials go, besides its
+    /// realm.
     registry: String,
     repository: String,
     credentials: Credentials,
@@ -61,6 +64,7 @@ fn needed(method: Method) -> Actions {
 }
 
 impl Auth {
+    /// `registry`: the registry's origin, `scheme://host[:port]`.
     pub fn new(
         inner: Box<dyn Transport>,
         registry: &str,
@@ -89,7 +93,7 @@ impl AuthLayer {
     /// Adds what the registry asked for so far to a request for the registry.
     fn authorize(&self, request: &mut Request) -> Result<()> {
         request.remove_header("authorization");
-        if request.authority() != self.registry {
+        if request.origin() != self.registry {
             return Ok(());
         }
         let bearer = self.state.borrow().bearer.clone();
@@ -185,7 +189,7 @@ impl Layer for AuthLayer {
         self.authorize(&mut first)?;
         let response = send(self.inner.as_ref(), first)?;
         response.check_headers()?;
-        if response.status != 401 || request.authority() != self.registry {
+        if response.status != 401 || request.origin() != self.registry {
             return Ok(response);
         }
         match challenge::parse(response.header_all("www-authenticate")) {
@@ -199,6 +203,7 @@ impl Layer for AuthLayer {
                 service,
                 scope,
             }) => {
+                check_realm(&self.registry, &realm)?;
                 let want = needed(request.method);
                 {
                     let mut state = self.state.borrow_mut();
@@ -234,6 +239,26 @@ impl Layer for AuthLayer {
         }
         Ok(response)
     }
+}
+
+/// An https registry's token realm must be https: credentials and tokens never travel in
+/// cleartext (a plain-http store may name either).
+fn check_realm(registry: &str, realm: &str) -> Result<()> {
+    let https = |url: &str| url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://");
+    let http = |url: &str| url.len() >= 7 && url[..7].eq_ignore_ascii_case("http://");
+    if !(https(realm) || http(realm)) {
+        return Err(Error::protocol(
+            "the registry named a token realm that is not an http(s) URL",
+        ));
+    }
+    if https(registry) && !https(realm) {
+        return Err(Error::protocol(format!(
+            "the registry named a plain-http token realm ({}): refused, so that no \
+             credentials or tokens travel in cleartext",
+            crate::http::authority_of(realm)
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

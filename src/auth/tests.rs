@@ -10,7 +10,7 @@ use crate::error::ErrorKind;
 use crate::http::{send, Method, Request, Response};
 use crate::testing::{Answer, FakeClock, Scripted};
 
-const REGISTRY: &str = "registry.example:5000";
+const REGISTRY: &str = "https://registry.example:5000";
 const URL: &str = "https://registry.example:5000/v2/r/manifests/t";
 const PASSWORD: &str = "s3cret-pa55word";
 
@@ -266,4 +266,57 @@ fn an_identity_token_is_sent_then_exchanged_at_the_realm() {
         "{form}"
     );
     assert_eq!(seen[2].header("authorization"), Some("Bearer acc"));
+}
+
+/// The scheme is part of the registry's origin: `http://` of an https registry's own host
+/// gets no credentials, and its 401 is not the registry's word.
+#[test]
+fn plain_http_on_the_registrys_own_host_gets_no_credentials() {
+    let t = Scripted::default();
+    let (auth, _) = layer(&t, alice());
+    t.expect(
+        Method::Get,
+        URL,
+        Answer::new(401).header("www-authenticate", r#"Basic realm="Registry""#),
+    );
+    t.expect(Method::Get, URL, Answer::new(200));
+    assert_eq!(get(&auth, Method::Get).unwrap().status, 200);
+    let downgraded = URL.replacen("https://", "http://", 1);
+    let bearer = r#"Bearer realm="http://evil.example/token",service="reg""#;
+    t.expect(
+        Method::Get,
+        &downgraded,
+        Answer::new(401).header("www-authenticate", bearer),
+    );
+    let answer = send(&auth, Request::new(Method::Get, downgraded.as_str())).unwrap();
+    assert_eq!(
+        answer.status, 401,
+        "passed on, not answered with credentials"
+    );
+    let seen = t.seen();
+    assert_eq!(seen.len(), 3, "no token asked of the realm that 401 named");
+    assert_eq!(seen[2].header("authorization"), None);
+    // The registry's own https origin still gets its Basic credentials.
+    t.expect(Method::Get, URL, Answer::new(200));
+    get(&auth, Method::Get).unwrap();
+    assert!(t.seen()[3].header("authorization").is_some());
+}
+
+/// An https registry naming a plain-http token realm: refused before any credentials go.
+#[test]
+fn a_plain_http_realm_of_an_https_registry_is_refused() {
+    let t = Scripted::default();
+    let (auth, _) = layer(&t, alice());
+    let challenge =
+        r#"Bearer realm="http://auth.example/token",service="reg",scope="repository:r:pull""#;
+    t.expect(
+        Method::Get,
+        URL,
+        Answer::new(401).header("www-authenticate", challenge),
+    );
+    let e = get(&auth, Method::Get).err().unwrap();
+    assert_eq!(e.kind, ErrorKind::Protocol, "{e}");
+    assert!(e.message.contains("plain-http token realm"), "{e}");
+    assert!(!e.message.contains(PASSWORD), "{e}");
+    assert_eq!(t.seen().len(), 1, "nothing sent to the realm");
 }

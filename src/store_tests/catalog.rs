@@ -131,6 +131,26 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     );
 }
 
+/// An https registry's tag list linking its next page at `http://`: refused, not followed.
+#[test]
+fn a_next_page_down_to_plain_http_is_refused() {
+    let t = Scripted::default();
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        Answer::new(200)
+            .header(
+                "link",
+                "<http://registry.example/v2/backups/laptop/tags/list?n=1000&last=x>; rel=\"next\"",
+            )
+            .body(format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#)),
+    );
+    let e = https_store(&t).list(Kind::Lock).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol, "{e}");
+    assert!(e.message.contains("plain http"), "{e}");
+    assert_eq!(t.seen().len(), 1, "the http page was not asked for");
+}
+
 #[test]
 fn create_refuses_an_existing_store_and_open_returns_the_config() {
     let config = b"_KLOSET_config".to_vec();

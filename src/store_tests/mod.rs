@@ -22,6 +22,13 @@ pub(super) fn store(t: &Scripted) -> Store {
     Store::connect(t.boxed(), clock, LOC, &crate::options::Options::default()).unwrap()
 }
 
+/// A store at an https registry (a host that is not loopback).
+pub(super) fn https_store(t: &Scripted) -> Store {
+    let clock = std::rc::Rc::new(crate::testing::FakeClock::default());
+    let at = "oci://registry.example/backups/laptop";
+    Store::connect(t.boxed(), clock, at, &crate::options::Options::default()).unwrap()
+}
+
 pub(super) fn blob_of(bytes: &[u8]) -> BlobRef {
     BlobRef {
         digest: Digest::of(bytes),

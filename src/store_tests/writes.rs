@@ -53,6 +53,35 @@ fn a_missing_location_header_fails_the_put_and_tags_nothing() {
     assert_eq!(t.seen().len(), 1, "no manifest was put");
 }
 
+/// An https registry's upload session at `http://` (its own host or another): refused, no
+/// byte of the object sent there.
+#[test]
+fn an_upload_session_down_to_plain_http_is_refused() {
+    for location in [
+        "http://registry.example/v2/backups/laptop/blobs/uploads/u1",
+        "http://elsewhere.example/u1",
+    ] {
+        let t = Scripted::default();
+        t.expect(
+            Post,
+            "/blobs/uploads/",
+            Answer::new(202).header("location", location),
+        );
+        let mut w = https_store(&t).put(Kind::State, MAC);
+        w.write(b"state").unwrap();
+        let e = w.finish().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protocol, "{e}");
+        assert!(e.message.contains("plain http"), "{e}");
+        let seen = t.seen();
+        assert_eq!(seen.len(), 1, "nothing sent to {location}");
+        assert!(
+            seen[0].head.url.starts_with("https://"),
+            "{}",
+            seen[0].head.url
+        );
+    }
+}
+
 #[test]
 fn a_stored_digest_other_than_ours_is_refused() {
     let t = Scripted::default();
