@@ -30,6 +30,16 @@ fn get(auth: &Auth, method: Method) -> crate::error::Result<Response> {
     send(auth, Request::new(method, URL))
 }
 
+/// The registry asks for Basic credentials, then takes them.
+fn expect_basic_challenge_then_200(t: &Scripted) {
+    t.expect(
+        Method::Get,
+        URL,
+        Answer::new(401).header("www-authenticate", r#"Basic realm="Registry""#),
+    );
+    t.expect(Method::Get, URL, Answer::new(200));
+}
+
 fn bearer_challenge(scope: &str) -> Answer {
     Answer::new(401).header(
         "www-authenticate",
@@ -54,12 +64,7 @@ fn jwt(actions: &str) -> String {
 fn basic_credentials_answer_a_basic_challenge_then_go_on_every_request() {
     let t = Scripted::default();
     let (auth, _) = layer(&t, alice());
-    t.expect(
-        Method::Get,
-        URL,
-        Answer::new(401).header("www-authenticate", r#"Basic realm="Registry""#),
-    );
-    t.expect(Method::Get, URL, Answer::new(200));
+    expect_basic_challenge_then_200(&t);
     t.expect(Method::Get, URL, Answer::new(200));
     assert_eq!(get(&auth, Method::Get).unwrap().status, 200);
     assert_eq!(get(&auth, Method::Get).unwrap().status, 200);
@@ -274,12 +279,7 @@ fn an_identity_token_is_sent_then_exchanged_at_the_realm() {
 fn plain_http_on_the_registrys_own_host_gets_no_credentials() {
     let t = Scripted::default();
     let (auth, _) = layer(&t, alice());
-    t.expect(
-        Method::Get,
-        URL,
-        Answer::new(401).header("www-authenticate", r#"Basic realm="Registry""#),
-    );
-    t.expect(Method::Get, URL, Answer::new(200));
+    expect_basic_challenge_then_200(&t);
     assert_eq!(get(&auth, Method::Get).unwrap().status, 200);
     let downgraded = URL.replacen("https://", "http://", 1);
     let bearer = r#"Bearer realm="http://evil.example/token",service="reg""#;

@@ -80,12 +80,7 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     t.expect(
         Get,
         "/tags/list?n=1000",
-        Answer::new(200)
-            .header(
-                "link",
-                "</v2/backups/laptop/tags/list?n=1000&last=x>; rel=\"next\"",
-            )
-            .body(page1),
+        linked_page("/v2/backups/laptop/tags/list?n=1000&last=x", page1),
     );
     t.expect(
         Get,
@@ -131,6 +126,12 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     );
 }
 
+/// A tag list page whose `Link` names the next page at `next`.
+fn linked_page(next: &str, body: String) -> Answer {
+    let link = format!("<{next}>; rel=\"next\"");
+    Answer::new(200).header("link", &link).body(body)
+}
+
 /// An https registry's tag list linking its next page at `http://`: refused, not followed.
 #[test]
 fn a_next_page_down_to_plain_http_is_refused() {
@@ -138,12 +139,10 @@ fn a_next_page_down_to_plain_http_is_refused() {
     t.expect(
         Get,
         "/tags/list?n=1000",
-        Answer::new(200)
-            .header(
-                "link",
-                "<http://registry.example/v2/backups/laptop/tags/list?n=1000&last=x>; rel=\"next\"",
-            )
-            .body(format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#)),
+        linked_page(
+            "http://registry.example/v2/backups/laptop/tags/list?n=1000&last=x",
+            format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#),
+        ),
     );
     let e = https_store(&t).list(Kind::Lock).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Protocol, "{e}");
