@@ -155,7 +155,7 @@ impl Backend {
         options: &[(String, String)],
         settings: &HostSettings,
     ) -> Result<Store, StoreError> {
-        let allowed = AllowedAuthority::from_location(location)?;
+        let allowed = AllowedAuthority::for_store(location, options)?;
         let counters = Arc::new(RequestCounters::default());
         let hooks =
             RegistryHooks::with_pool(allowed, counters.clone(), self.inner.pool.clone(), settings);

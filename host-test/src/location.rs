@@ -13,11 +13,21 @@ pub struct AllowedAuthority {
     host: String,
     /// The explicit port of the location, if any.
     port: Option<u16>,
+    /// Whether the store may use plain http (as the component decides: the `plain_http`
+    /// option, else loopback hosts only). Otherwise only https reaches the location.
+    plain: bool,
 }
 
 impl AllowedAuthority {
-    /// Reads the authority of an `oci://` location.
+    /// Reads the authority of an `oci://` location, for a store opened without options.
     pub fn from_location(location: &str) -> Result<Self, StoreError> {
+        Self::for_store(location, &[])
+    }
+
+    /// Reads the authority of an `oci://` location and, from the store's `plain_http`
+    /// option, the schemes it may be reached by. An option value the component will refuse
+    /// counts as absent here: the store never connects.
+    pub fn for_store(location: &str, options: &[(String, String)]) -> Result<Self, StoreError> {
         // A location holding userinfo may hold a secret: never echo it.
         let shown = if location.contains('@') {
             "(hidden)"
@@ -45,15 +55,30 @@ impl AllowedAuthority {
         let authority: Authority = authority
             .parse()
             .map_err(|_| invalid("bad registry host"))?;
+        let host = authority.host().to_ascii_lowercase();
+        let option = options.iter().rev().find(|(k, _)| k == "plain_http");
+        let plain = match option.map(|(_, v)| v.as_str()) {
+            Some("true") => true,
+            Some("false") => false,
+            _ => kloset_oci::location::is_loopback(
+                host.trim_start_matches('[').trim_end_matches(']'),
+            ),
+        };
         Ok(AllowedAuthority {
-            host: authority.host().to_ascii_lowercase(),
+            host,
             port: authority.port_u16(),
+            plain,
         })
     }
 
     /// Whether a request URI targets this authority: same host, and the same port, where
-    /// a missing port is the scheme's default (80 for http, 443 for https) on either side.
+    /// a missing port is the scheme's default (80 for http, 443 for https) on either side;
+    /// plain http only for a plain-http store (security review: `http://host:80` of an
+    /// https location without a port was admitted).
     pub fn allows(&self, uri: &http::Uri) -> bool {
+        if uri.scheme() == Some(&Scheme::HTTP) && !self.plain {
+            return false;
+        }
         let Some(authority) = uri.authority() else {
             return false;
         };
@@ -109,9 +134,30 @@ mod tests {
         let a = AllowedAuthority::from_location("oci://Registry.Example/repo").unwrap();
         assert!(a.allows(&uri("https://registry.example/v2/")));
         assert!(a.allows(&uri("https://registry.example:443/v2/")));
-        assert!(a.allows(&uri("http://registry.example:80/v2/")));
+        assert!(
+            !a.allows(&uri("http://registry.example:80/v2/")),
+            "not plain http"
+        );
+        assert!(
+            !a.allows(&uri("http://registry.example/v2/")),
+            "not plain http"
+        );
         assert!(!a.allows(&uri("https://registry.example:8443/v2/")));
         assert!(!a.allows(&uri("https://other.example/v2/")));
+    }
+
+    #[test]
+    fn plain_http_only_for_a_plain_http_store() {
+        let opts = |v: &str| vec![("plain_http".to_string(), v.to_string())];
+        let plain = AllowedAuthority::for_store("oci://registry.example/r", &opts("true")).unwrap();
+        assert!(plain.allows(&uri("http://registry.example/v2/")));
+        assert!(plain.allows(&uri("https://registry.example/v2/")));
+        // Loopback is plain by default, unless the store says https.
+        let tls = AllowedAuthority::for_store("oci://127.0.0.1:5000/r", &opts("false")).unwrap();
+        assert!(!tls.allows(&uri("http://127.0.0.1:5000/v2/")));
+        assert!(tls.allows(&uri("https://127.0.0.1:5000/v2/")));
+        let v6 = AllowedAuthority::from_location("oci://[::1]:5000/r").unwrap();
+        assert!(v6.allows(&uri("http://[::1]:5000/v2/")));
     }
 
     #[test]
