@@ -137,6 +137,13 @@ impl Request {
     }
 }
 
+/// Whether `url` is `scheme://...` (the scheme in any case).
+pub fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.len() > scheme.len() + 3
+        && url[..scheme.len()].eq_ignore_ascii_case(scheme)
+        && url[scheme.len()..].starts_with("://")
+}
+
 /// `scheme://host[:port]` of an absolute URL: the scheme is part of where a request goes, so
 /// `http://host` is not `https://host`.
 pub fn origin_of(url: &str) -> &str {

@@ -3,7 +3,7 @@
 
 use crate::digest::Digest;
 use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
-use crate::http::{authority_of, send, Method, Request, Response, Transport};
+use crate::http::{authority_of, has_scheme, send, Method, Request, Response, Transport};
 use crate::layout::{BlobRef, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
 
@@ -211,19 +211,16 @@ fn next_link(response: &Response) -> Option<&str> {
         })
 }
 
-/// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
-/// Registries answer with absolute URLs, absolute paths, or paths relative to the request.
 /// The URL an answer of the registry points to (a redirect, an upload session's Location, a
 /// tag list's next page): `reference` resolved against `from`, refused unless it is http(s)
 /// and, from https, https again: no credentials or object bytes ever go out in cleartext
 /// after an https start (a plain-http store may move either way).
 pub fn follow(from: &str, reference: &str, what: &str) -> Result<String> {
     let next = resolve(from, reference);
-    let scheme = |url: &str, s: &str| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s);
-    if !(scheme(&next, "https://") || scheme(&next, "http://")) {
+    if !(has_scheme(&next, "https") || has_scheme(&next, "http")) {
         return Err(Error::protocol(format!("{what} is not an http(s) URL")));
     }
-    if scheme(from, "https://") && !scheme(&next, "https://") {
+    if has_scheme(from, "https") && !has_scheme(&next, "https") {
         return Err(Error::protocol(format!(
             "{what} leads from https down to plain http ({}): refused, so that no \
              credentials or data travel in cleartext",
@@ -233,6 +230,8 @@ pub fn follow(from: &str, reference: &str, what: &str) -> Result<String> {
     Ok(next)
 }
 
+/// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
+/// Registries answer with absolute URLs, absolute paths, or paths relative to the request.
 pub fn resolve(request_url: &str, reference: &str) -> String {
     if reference.starts_with("http://") || reference.starts_with("https://") {
         return reference.to_string();
@@ -276,5 +275,15 @@ mod tests {
             "http://h/v2/r/tags/list?last=x"
         );
         assert_eq!(resolve(req, "//cdn.example/p"), "http://cdn.example/p");
+    }
+
+    #[test]
+    fn schemes_are_read_in_any_case_and_whole() {
+        use crate::http::has_scheme;
+        assert!(has_scheme("HTTPS://h/x", "https"));
+        assert!(has_scheme("http://h", "http"));
+        assert!(!has_scheme("https://h", "http"));
+        assert!(!has_scheme("httpx://h", "http"));
+        assert!(!has_scheme("https://", "https"), "no host");
     }
 }

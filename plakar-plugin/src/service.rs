@@ -63,12 +63,12 @@ impl Plugin {
         }
     }
 
-    /// What the plugin did so far (see [`Usage::write`]).
     /// The calls under way, to let them finish when the connection ends.
     pub fn in_flight(&self) -> Arc<InFlight> {
         self.in_flight.clone()
     }
 
+    /// What the plugin did so far (see [`Usage::write`]).
     pub fn usage(&self) -> Arc<Usage> {
         self.usage.clone()
     }

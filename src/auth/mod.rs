@@ -23,7 +23,9 @@ use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{send, Layer, Layered, Method, Request, Response, Transport};
+use crate::http::{
+    authority_of, has_scheme, send, Layer, Layered, Method, Request, Response, Transport,
+};
 
 use actions::Actions;
 use challenge::Challenge;
@@ -244,9 +246,8 @@ impl Layer for AuthLayer {
 /// An https registry's token realm must be https: credentials and tokens never travel in
 /// cleartext (a plain-http store may name either).
 fn check_realm(registry: &str, realm: &str) -> Result<()> {
-    let https = |url: &str| url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://");
-    let http = |url: &str| url.len() >= 7 && url[..7].eq_ignore_ascii_case("http://");
-    if !(https(realm) || http(realm)) {
+    let https = |url: &str| has_scheme(url, "https");
+    if !(https(realm) || has_scheme(realm, "http")) {
         return Err(Error::protocol(
             "the registry named a token realm that is not an http(s) URL",
         ));
@@ -255,7 +256,7 @@ fn check_realm(registry: &str, realm: &str) -> Result<()> {
         return Err(Error::protocol(format!(
             "the registry named a plain-http token realm ({}): refused, so that no \
              credentials or tokens travel in cleartext",
-            crate::http::authority_of(realm)
+            authority_of(realm)
         )));
     }
     Ok(())
