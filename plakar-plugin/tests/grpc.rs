@@ -7,74 +7,13 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::calls::{delete_packfile, get, list, put};
 use common::{bytes, mac, registry, start, start_with_env, Plugin};
-use kloset_oci_plakar::proto::store_client::StoreClient;
 use kloset_oci_plakar::proto::*;
-use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tonic::Code;
 
 const MIB: usize = 1 << 20;
 const LIMIT: Duration = Duration::from_secs(120);
-
-async fn put(
-    client: &mut StoreClient<Channel>,
-    kind: StorageResource,
-    mac: &[u8],
-    data: &[u8],
-    chunk: usize,
-) -> Result<i64, Status> {
-    let mut messages = vec![PutRequest {
-        mac: mac.to_vec(),
-        r#type: kind as i32,
-        chunk: Bytes::new(),
-    }];
-    for piece in data.chunks(chunk) {
-        messages.push(PutRequest {
-            chunk: Bytes::copy_from_slice(piece),
-            ..PutRequest::default()
-        });
-    }
-    let response = client.put(tokio_stream::iter(messages)).await?;
-    Ok(response.into_inner().bytes_written)
-}
-
-/// The object (or range), and the largest chunk it came in.
-async fn get(
-    client: &mut StoreClient<Channel>,
-    kind: StorageResource,
-    mac: &[u8],
-    range: Option<(u64, u32)>,
-) -> Result<(Vec<u8>, usize), Status> {
-    let request = GetRequest {
-        mac: mac.to_vec(),
-        r#type: kind as i32,
-        range: range.map(|(offset, length)| get_request::Range { offset, length }),
-    };
-    let mut stream = client.get(request).await?.into_inner();
-    let (mut all, mut largest) = (Vec::new(), 0);
-    while let Some(message) = stream.message().await? {
-        largest = largest.max(message.chunk.len());
-        all.extend_from_slice(&message.chunk);
-    }
-    Ok((all, largest))
-}
-
-async fn delete_packfile(client: &mut StoreClient<Channel>, mac: &[u8]) {
-    let request = DeleteRequest {
-        mac: mac.to_vec(),
-        r#type: StorageResource::Packfile as i32,
-    };
-    client.delete(request).await.unwrap();
-}
-
-async fn list(client: &mut StoreClient<Channel>, kind: StorageResource) -> Vec<Vec<u8>> {
-    let request = ListRequest {
-        r#type: kind as i32,
-    };
-    let mut macs = client.list(request).await.expect("list").into_inner().macs;
-    macs.sort();
-    macs
-}
 
 #[tokio::test]
 async fn init_create_open_and_the_stores_description() {
@@ -467,83 +406,4 @@ async fn a_missing_component_is_named_at_init() {
         "{err:?}"
     );
     assert!(err.message().contains("plakar pkg add"), "{err:?}");
-}
-
-/// Plakar restores by reading a packfile one range after another: the plugin reads it in
-/// blocks, so many ranges cost one registry request, every byte still the object's own, across
-/// block boundaries and up to its very end; a range past the end is still refused, and a
-/// deleted packfile is not served from a kept block.
-#[tokio::test]
-async fn small_ranges_of_a_packfile_are_read_ahead() {
-    let stats = tempfile::tempdir().unwrap();
-    let location = common::fresh_location(registry());
-    let stats_dir = stats.path().to_str().unwrap();
-    let mut plugin = start_with_env(&[(kloset_oci_plakar::USAGE_ENV, stats_dir)]).await;
-    plugin.init(&[("location", &location)]).await.unwrap();
-    let client = &mut plugin.client;
-    client
-        .create(CreateRequest {
-            config: b"read-ahead".to_vec(),
-        })
-        .await
-        .unwrap();
-    let data = bytes(21, 20 * MIB + 777);
-    let id = mac(21);
-    put(client, StorageResource::Packfile, &id, &data, MIB)
-        .await
-        .unwrap();
-
-    // Consecutive 60 KiB ranges over the whole object, the last one ending at its last byte;
-    // then larger ranges across a block boundary (8 MiB), and the object's last bytes.
-    let mut wanted: Vec<(usize, usize)> = (0..data.len())
-        .step_by(60 * 1024)
-        .map(|offset| (offset, (60 * 1024).min(data.len() - offset)))
-        .collect();
-    wanted.extend([(7 * MIB, 3 * MIB), (8 * MIB - 1, 2), (20 * MIB, 777)]);
-    for &(offset, length) in &wanted {
-        let (got, _) = get(
-            client,
-            StorageResource::Packfile,
-            &id,
-            Some((offset as u64, length as u32)),
-        )
-        .await
-        .unwrap();
-        assert!(
-            got == data[offset..offset + length],
-            "range {offset}+{length}"
-        );
-    }
-    let ranges = wanted.len() as u64;
-    let past = get(
-        client,
-        StorageResource::Packfile,
-        &id,
-        Some((data.len() as u64 - 10, 11)),
-    )
-    .await
-    .expect_err("past the end");
-    assert_eq!(past.code(), Code::OutOfRange, "{past:?}");
-    client.close(CloseRequest {}).await.unwrap();
-    let usage = std::fs::read_dir(stats.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let usage: serde_json::Value = serde_json::from_slice(&std::fs::read(usage).unwrap()).unwrap();
-    let gets = &usage["gets"];
-    assert_eq!(gets["calls"], ranges, "{usage}"); // the one past the end failed: not counted
-    let requests = gets["requests"].as_u64().unwrap();
-    println!("{ranges} ranges, {requests} registry requests");
-    assert!(
-        requests * 8 < ranges,
-        "{requests} requests for {ranges} ranges"
-    );
-
-    delete_packfile(client, &id).await;
-    let gone = get(client, StorageResource::Packfile, &id, Some((0, 100)))
-        .await
-        .expect_err("deleted");
-    assert_eq!(gone.code(), Code::NotFound, "{gone:?}");
 }

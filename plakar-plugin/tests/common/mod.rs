@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // not every test binary uses every helper
 
+pub mod calls;
+
 use std::collections::HashMap;
 use std::io;
 use std::process::Stdio;
