@@ -174,17 +174,30 @@ pub struct ErrorBody {
 /// At most this much of a body that is not an OCI error is quoted in a message.
 const EXCERPT_CHARS: usize = 120;
 
+#[derive(serde::Deserialize)]
+struct Errors {
+    errors: Vec<Entry>,
+}
+
+#[derive(serde::Deserialize)]
+struct Entry {
+    code: Option<String>,
+    message: Option<String>,
+}
+
 impl ErrorBody {
+    /// Whether any entry of an OCI error body carries `code` (a registry may answer several:
+    /// distribution 2.8 puts `DIGEST_INVALID` before `MANIFEST_BLOB_UNKNOWN`).
+    pub fn names_code(body: &[u8], code: &str) -> bool {
+        serde_json::from_slice::<Errors>(body).is_ok_and(|parsed| {
+            parsed
+                .errors
+                .iter()
+                .any(|e| e.code.as_deref() == Some(code))
+        })
+    }
+
     pub fn parse(body: &[u8]) -> ErrorBody {
-        #[derive(serde::Deserialize)]
-        struct Errors {
-            errors: Vec<Entry>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Entry {
-            code: Option<String>,
-            message: Option<String>,
-        }
         if let Ok(parsed) = serde_json::from_slice::<Errors>(body) {
             if let Some(first) = parsed.errors.into_iter().next() {
                 return ErrorBody {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod layout;
 pub mod location;
+pub mod manifest_put;
 pub mod options;
 pub mod redirect;
 pub mod registry;

@@ -94,8 +94,7 @@ impl Registry {
         }
         let status = response.status;
         let body = response.read_prefix(ERROR_BODY_LIMIT);
-        if status == 400 && ErrorBody::parse(&body).code.as_deref() == Some("MANIFEST_BLOB_UNKNOWN")
-        {
+        if status == 400 && ErrorBody::names_code(&body, "MANIFEST_BLOB_UNKNOWN") {
             return Ok(ManifestPut::BlobUnknown);
         }
         Err(classify(status, &body))

@@ -13,9 +13,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG, EMPTY_CONTENT};
 use crate::location::Location;
+use crate::manifest_put;
 use crate::options::Options;
 use crate::redirect::Redirect;
-use crate::registry::{ManifestPut, Registry};
+use crate::registry::Registry;
 use crate::retry::{Retry, RetryLimits};
 use crate::upload::{push_monolithic, BlobUpload};
 
@@ -26,6 +27,8 @@ const CACHE_MAX: usize = 1 << 20;
 
 struct Inner {
     registry: Rc<Registry>,
+    /// For the pauses of `manifest_put`.
+    clock: Rc<dyn Clock>,
     /// kind+MAC -> blob, for immutable kinds only, learned from put and get: a range read of
     /// a known object then costs one request.
     blobs: RefCell<HashMap<(Kind, Mac), BlobRef, BuildHasherDefault<MacHasher>>>,
@@ -65,23 +68,8 @@ impl Inner {
         }
     }
 
-    /// Stores a manifest; where the registry lacks the empty config blob (a store created by
-    /// another tool, or a registry that lost it), pushes it once and tries again.
     fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<()> {
-        if self.registry.put_manifest(tag, manifest)? == ManifestPut::Stored {
-            return Ok(());
-        }
-        push_monolithic(
-            &self.registry,
-            EMPTY_CONTENT.to_vec(),
-            Digest::of(EMPTY_CONTENT),
-        )?;
-        match self.registry.put_manifest(tag, manifest)? {
-            ManifestPut::Stored => Ok(()),
-            ManifestPut::BlobUnknown => Err(Error::protocol(
-                "the registry does not find the blobs the manifest references",
-            )),
-        }
+        manifest_put::put_manifest(&self.registry, &*self.clock, tag, manifest)
     }
 }
 
@@ -119,12 +107,17 @@ impl Store {
         let renewals = auth.counter();
         let redirect = Redirect::new(Box::new(auth));
         let redirects = redirect.counter();
-        let retry = Retry::new(Box::new(redirect), clock, RetryLimits::default());
+        let retry = Retry::new(
+            Box::new(redirect),
+            Rc::clone(&clock),
+            RetryLimits::default(),
+        );
         let retries = retry.counter();
         let registry = Rc::new(Registry::new(Box::new(retry), location));
         Ok(Store {
             inner: Rc::new(Inner {
                 registry,
+                clock,
                 blobs: RefCell::default(),
             }),
             counters: [retries, redirects, renewals],

@@ -18,8 +18,20 @@ pub(super) const LOC: &str = "oci://127.0.0.1:5000/backups/laptop";
 pub(super) const MAC: Mac = Mac([7; 32]);
 
 pub(super) fn store(t: &Scripted) -> Store {
+    store_and_clock(t).0
+}
+
+/// A store and the clock it waits on.
+pub(super) fn store_and_clock(t: &Scripted) -> (Store, std::rc::Rc<crate::testing::FakeClock>) {
     let clock = std::rc::Rc::new(crate::testing::FakeClock::default());
-    Store::connect(t.boxed(), clock, LOC, &crate::options::Options::default()).unwrap()
+    let store = Store::connect(
+        t.boxed(),
+        clock.clone(),
+        LOC,
+        &crate::options::Options::default(),
+    )
+    .unwrap();
+    (store, clock)
 }
 
 /// A store at an https registry (a host that is not loopback).

@@ -112,6 +112,11 @@ fn a_manifest_without_its_empty_config_blob_pushes_it_once() {
     let unknown = Answer::new(400).body(oci_error("MANIFEST_BLOB_UNKNOWN"));
     t.expect(Put, &tag_path(Kind::State, &MAC), unknown);
     t.expect(
+        Head,
+        &format!("/blobs/{}", Digest::of(b"{}")),
+        Answer::new(404),
+    );
+    t.expect(
         Post,
         "/blobs/uploads/",
         Answer::new(202).header("location", "u"),
@@ -125,7 +130,100 @@ fn a_manifest_without_its_empty_config_blob_pushes_it_once() {
     let mut w = store(&t).put(Kind::State, MAC);
     w.write(b"s").unwrap();
     assert_eq!(w.finish().unwrap(), 1);
-    assert_eq!(t.seen()[4].body, b"{}");
+    assert_eq!(t.seen()[5].body, b"{}");
+}
+
+/// distribution 2.8's answer when a twin's upload rewrites the blob's link while the manifest
+/// PUT reads it (src/manifest_put.rs).
+const TORN_LINK: &str = r#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"},{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:b449dd1badf4c6e5b7f87cb9ae43f65889001bf84511908f1d2341e9fa47d121"}]}"#;
+
+/// Scripts a one-byte state's upload, answered 201.
+fn upload_of_a_state(t: &Scripted) {
+    t.expect(
+        Post,
+        "/blobs/uploads/",
+        Answer::new(202).header("location", "u"),
+    );
+    t.expect(Put, "u?digest=", Answer::new(201));
+}
+
+#[test]
+fn a_torn_blob_link_is_looked_at_again_after_a_pause() {
+    let t = Scripted::default();
+    upload_of_a_state(&t);
+    let tag = tag_path(Kind::State, &MAC);
+    t.expect(Put, &tag, Answer::new(400).body(TORN_LINK));
+    t.expect(
+        Head,
+        &format!("/blobs/{}", Digest::of(b"{}")),
+        Answer::new(200),
+    );
+    t.expect(Put, &tag, Answer::new(400).body(TORN_LINK));
+    t.expect(Put, &tag, Answer::new(201));
+    let (s, clock) = store_and_clock(&t);
+    let mut w = s.put(Kind::State, MAC);
+    w.write(b"s").unwrap();
+    assert_eq!(w.finish().unwrap(), 1);
+    assert_eq!(t.remaining(), 0);
+    let sleeps = clock.sleeps.borrow();
+    assert_eq!(sleeps.len(), 1, "one pause, before the third PUT");
+    assert!(
+        sleeps[0] >= std::time::Duration::from_millis(10),
+        "{sleeps:?}"
+    );
+}
+
+#[test]
+fn a_blob_the_registry_keeps_not_finding_fails_the_put_after_bounded_tries() {
+    let t = Scripted::default();
+    upload_of_a_state(&t);
+    let tag = tag_path(Kind::State, &MAC);
+    let tries = crate::manifest_put::BLOB_UNKNOWN_RETRIES + 2;
+    t.expect(Put, &tag, Answer::new(400).body(TORN_LINK));
+    t.expect(
+        Head,
+        &format!("/blobs/{}", Digest::of(b"{}")),
+        Answer::new(200),
+    );
+    for _ in 1..tries {
+        t.expect(Put, &tag, Answer::new(400).body(TORN_LINK));
+    }
+    let (s, clock) = store_and_clock(&t);
+    let mut w = s.put(Kind::State, MAC);
+    w.write(b"s").unwrap();
+    let e = w.finish().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol);
+    assert!(
+        e.message.contains("does not find the blobs"),
+        "{}",
+        e.message
+    );
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(
+        t.seen().len(),
+        3 + tries as usize,
+        "no request after the last PUT"
+    );
+    let total: std::time::Duration = clock.sleeps.borrow().iter().sum();
+    assert!(total < std::time::Duration::from_secs(2), "{total:?}");
+}
+
+#[test]
+fn a_digest_invalid_without_blob_unknown_is_not_tried_again() {
+    let t = Scripted::default();
+    upload_of_a_state(&t);
+    let tag = tag_path(Kind::State, &MAC);
+    t.expect(
+        Put,
+        &tag,
+        Answer::new(400).body(oci_error("DIGEST_INVALID")),
+    );
+    let mut w = store(&t).put(Kind::State, MAC);
+    w.write(b"s").unwrap();
+    let e = w.finish().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol);
+    assert!(e.message.contains("DIGEST_INVALID"), "{}", e.message);
+    assert_eq!(t.seen().len(), 3);
 }
 
 #[test]

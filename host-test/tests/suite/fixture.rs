@@ -97,6 +97,12 @@ pub fn backend() -> Backend {
 }
 
 impl Fixture {
+    /// The case's name, for what it prints.
+    #[allow(dead_code)] // not every test binary prints
+    pub fn case(&self) -> &'static str {
+        self.case
+    }
+
     fn shared_registry(&self) -> &'static Registry {
         self.setup.shared.get_or_init(self.setup.start_registry)
     }

@@ -1,0 +1,15 @@
+//! The concurrency suite (tests/concurrent/) against each registry implementation the project
+//! tests, over plain HTTP on loopback. Its counts are printed: run with `--show-output`.
+
+mod common;
+mod concurrent;
+#[allow(dead_code)] // the conformance cases are compiled here for the fixture, not run
+mod suite;
+
+use common::registry::Registry;
+use suite::Setup;
+
+/// distribution 2.8 (Debian's `docker-registry`).
+static DISTRIBUTION: Setup = Setup::new("distribution", Registry::start_new, Vec::new);
+
+concurrency_suite!(concurrent_distribution, &crate::DISTRIBUTION);
