@@ -11,6 +11,7 @@ wit_bindgen::generate!({
         "wasi:io/error@0.2.12": wasi::io::error,
         "wasi:io/streams@0.2.12": wasi::io::streams,
         "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+        "wasi:random/random@0.2.12": wasi::random::random,
     },
     pub_export_macro: true,
 });

@@ -1,5 +1,5 @@
-//! Time, for backoff waits and token lifetimes: monotonic time in the component
-//! (`wasi_clock.rs`), a fake that only records in unit tests.
+//! Time, for backoff waits and token lifetimes, and the nonce of a create: monotonic time and
+//! `wasi:random` in the component (`wasi_clock.rs`), a fake that only records in unit tests.
 
 use std::time::Duration;
 
@@ -10,4 +10,7 @@ pub trait Clock {
     /// A fraction of 2^32 (a number in [0, 1)) to spread retry waits; need not be
     /// unpredictable.
     fn jitter(&self) -> u32;
+    /// A number no other process is likely to draw, whatever its clock: names one create's
+    /// candidate config (`create.rs`).
+    fn nonce(&self) -> u64;
 }

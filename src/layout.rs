@@ -19,6 +19,9 @@ pub const OBJECT_LAYER_MEDIA_TYPE: &str = "application/vnd.kloset.object.v1";
 pub const CONFIG_LAYER_MEDIA_TYPE: &str = "application/vnd.kloset.config.v1";
 pub const CONFIG_ARTIFACT_TYPE: &str = "application/vnd.kloset.config.v1";
 pub const CONFIG_TAG: &str = "kloset-config";
+/// A create's candidate config is tagged this followed by its nonce, until the create ends
+/// (`create.rs`); `list` never shows it (it names no kind).
+pub const CANDIDATE_TAG_PREFIX: &str = "kloset-create-";
 
 /// Manifests larger than this are refused (distribution's own limit is 4 MiB).
 pub const MANIFEST_LIMIT: usize = 4 << 20;
@@ -153,6 +156,14 @@ pub struct Annotations {
         skip_serializing_if = "Option::is_none"
     )]
     pub mac: Option<String>,
+    /// A candidate config's nonce: no two candidates share a manifest, so deleting one by
+    /// digest removes no other tag (and never `kloset-config`).
+    #[serde(
+        rename = "io.kloset.create",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create: Option<String>,
 }
 
 /// What a manifest says of its one blob.
@@ -172,6 +183,7 @@ fn artifact(
     let annotations = Annotations {
         kind: Some(kind.to_string()),
         mac: mac.map(Mac::hex),
+        create: None,
     };
     Manifest {
         schema_version: 2,
@@ -208,6 +220,24 @@ pub fn config_manifest(blob: BlobRef) -> Vec<u8> {
         "config",
         None,
     );
+    serde_json::to_vec(&m).expect("a manifest always serialises")
+}
+
+/// The tag of the candidate config a create names by `nonce`.
+pub fn candidate_tag(nonce: u64) -> String {
+    format!("{CANDIDATE_TAG_PREFIX}{nonce:016x}")
+}
+
+/// A candidate config's manifest: the config manifest with the nonce annotated.
+pub fn candidate_manifest(blob: BlobRef, nonce: u64) -> Vec<u8> {
+    let mut m = artifact(
+        CONFIG_ARTIFACT_TYPE,
+        CONFIG_LAYER_MEDIA_TYPE,
+        blob,
+        "config",
+        None,
+    );
+    m.annotations.create = Some(format!("{nonce:016x}"));
     serde_json::to_vec(&m).expect("a manifest always serialises")
 }
 

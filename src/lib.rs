@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod blob_read;
 pub mod clock;
+pub mod create;
 pub mod digest;
 pub mod encoding;
 pub mod error;

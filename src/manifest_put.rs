@@ -57,8 +57,7 @@ pub fn put_manifest(
             return Ok(());
         }
         // A quarter of the pause again at most, so that writers racing on one link spread.
-        let spread = pause.mul_f64(f64::from(clock.jitter()) / f64::from(u32::MAX) / 4.0);
-        clock.sleep(pause + spread);
+        clock.sleep(pause + jittered(pause / 4, clock));
         pause *= 4;
     }
     if registry.put_manifest(tag, manifest)? == ManifestPut::Stored {
@@ -69,4 +68,11 @@ pub fn put_manifest(
          second)",
         BLOB_UNKNOWN_RETRIES + 2
     )))
+}
+
+/// A random part of `at_most` (integer arithmetic: the component carries no float code).
+pub fn jittered(at_most: Duration, clock: &dyn Clock) -> Duration {
+    let nanos = u64::try_from(at_most.as_nanos()).unwrap_or(u64::MAX);
+    let part = (u128::from(nanos) * u128::from(clock.jitter())) >> 32;
+    Duration::from_nanos(part as u64)
 }

@@ -8,17 +8,18 @@ use std::rc::Rc;
 use crate::auth::Auth;
 use crate::blob_read::{BlobReader, ByteRange};
 use crate::clock::Clock;
+use crate::create;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
-use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG, EMPTY_CONTENT};
+use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG};
 use crate::location::Location;
 use crate::manifest_put;
 use crate::options::Options;
 use crate::redirect::Redirect;
 use crate::registry::Registry;
 use crate::retry::{Retry, RetryLimits};
-use crate::upload::{push_monolithic, BlobUpload};
+use crate::upload::BlobUpload;
 
 /// A store config larger than this is refused by `open` (kloset's are a few hundred bytes).
 const CONFIG_LIMIT: u64 = 16 << 20;
@@ -161,30 +162,16 @@ impl Store {
             .map_err(|e| e.context(format!("ping {}", self.location().authority)))
     }
 
+    /// Creates the store; of several creates at once exactly one succeeds (`create.rs`).
     pub fn create(&self, config: &[u8]) -> Result<()> {
         let at = self.describe();
-        let registry = &self.inner.registry;
-        if registry
-            .get_manifest(CONFIG_TAG)
-            .map_err(|e| e.context(format!("create {at}")))?
-            .is_some()
-        {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("a store already exists at {at}"),
-            ));
-        }
-        let blob = BlobRef {
-            digest: Digest::of(config),
-            size: config.len() as u64,
-        };
-        let steps = || -> Result<()> {
-            push_monolithic(registry, EMPTY_CONTENT.to_vec(), Digest::of(EMPTY_CONTENT))?;
-            push_monolithic(registry, config.to_vec(), blob.digest)?;
-            self.inner
-                .put_manifest(CONFIG_TAG, &layout::config_manifest(blob))
-        };
-        steps().map_err(|e| e.context(format!("create {at}")))
+        create::create(&self.inner.registry, &*self.inner.clock, config).map_err(|e| {
+            if e.kind == ErrorKind::AlreadyExists {
+                Error::new(e.kind, format!("a store already exists at {at}"))
+            } else {
+                e.context(format!("create {at}"))
+            }
+        })
     }
 
     pub fn open(&self) -> Result<Vec<u8>> {

@@ -212,6 +212,8 @@ pub fn oci_error(code: &str) -> String {
 pub struct FakeClock {
     now: std::cell::Cell<std::time::Duration>,
     pub sleeps: RefCell<Vec<std::time::Duration>>,
+    /// Nonces drawn: the next one is this plus one.
+    nonces: std::cell::Cell<u64>,
 }
 
 impl FakeClock {
@@ -232,5 +234,11 @@ impl crate::clock::Clock for FakeClock {
 
     fn jitter(&self) -> u32 {
         1 << 31
+    }
+
+    fn nonce(&self) -> u64 {
+        let n = self.nonces.get() + 1;
+        self.nonces.set(n);
+        n
     }
 }

@@ -1,4 +1,4 @@
-//! The [`Clock`] over `wasi:clocks/monotonic-clock`.
+//! The [`Clock`] over `wasi:clocks/monotonic-clock`, with nonces from `wasi:random/random`.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -37,5 +37,9 @@ impl Clock for WasiClock {
         x ^= x << 17;
         self.state.set(x);
         (x >> 32) as u32
+    }
+
+    fn nonce(&self) -> u64 {
+        wasi::random::random::get_random_u64()
     }
 }

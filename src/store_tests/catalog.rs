@@ -194,28 +194,3 @@ fn create_refuses_an_existing_store_and_open_returns_the_config() {
         )
     );
 }
-
-#[test]
-fn create_uploads_the_empty_config_blob_then_the_config() {
-    let t = Scripted::default();
-    t.expect(Get, &format!("/manifests/{CONFIG_TAG}"), Answer::new(404));
-    for digest in [Digest::of(b"{}"), Digest::of(b"cfg")] {
-        t.expect(
-            Post,
-            "/blobs/uploads/",
-            Answer::new(202).header(
-                "location",
-                "http://127.0.0.1:5000/v2/backups/laptop/blobs/uploads/u",
-            ),
-        );
-        t.expect(
-            Put,
-            &format!("/uploads/u?digest={digest}"),
-            Answer::new(201).header("docker-content-digest", &digest.to_string()),
-        );
-    }
-    t.expect(Put, &format!("/manifests/{CONFIG_TAG}"), Answer::new(201));
-    store(&t).create(b"cfg").unwrap();
-    assert_eq!(t.seen()[4].body, b"cfg");
-    assert_eq!(t.remaining(), 0);
-}

@@ -1,6 +1,7 @@
 //! The store against scripted registry answers, especially those a real registry won't give.
 
 mod catalog;
+mod creates;
 mod faults;
 mod reads;
 mod writes;

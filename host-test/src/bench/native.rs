@@ -13,6 +13,8 @@ use http_body_util::{BodyExt, Empty, Full};
 use sha2::{Digest, Sha256};
 use wasmtime_wasi_http::WasiBody;
 
+mod create;
+
 use super::BenchError;
 use crate::ConnectionPool;
 
@@ -270,23 +272,6 @@ impl NativeClient {
             .filter_map(|t| t.as_str())
             .filter(|t| t.starts_with(&prefix))
             .count())
-    }
-
-    /// kloset's create: the config tag must be absent; the `{}` and config blobs; manifest.
-    pub async fn create(&self, config: &[u8]) -> Result<(), BenchError> {
-        if self.resolve("kloset-config").await?.is_some() {
-            return Err(BenchError::new("a store exists already"));
-        }
-        self.push_blob(Bytes::from_static(b"{}")).await?;
-        let blob = self.push_blob(Bytes::copy_from_slice(config)).await?;
-        let manifest = manifest_json(
-            "application/vnd.kloset.config.v1",
-            "application/vnd.kloset.config.v1",
-            &blob,
-            "config",
-            None,
-        );
-        self.put_manifest("kloset-config", manifest).await
     }
 
     /// kloset's open: the config manifest, then the config blob.

@@ -3,6 +3,7 @@
 //! `concurrency_suite!`. Every case is bounded in operations; each prints its counts (writers,
 //! operations, failures) and fails on any failure.
 
+pub mod creates;
 pub mod races;
 pub mod writers;
 
@@ -20,6 +21,7 @@ macro_rules! concurrency_suite {
                 races::lock_reputs_race_reads,
                 races::puts_race_deletes,
                 races::readers_during_writes,
+                creates::creates_race,
             );
         }
     };

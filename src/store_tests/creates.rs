@@ -1,0 +1,157 @@
+//! `create`, alone and meeting other creates (src/create.rs).
+
+use super::*;
+
+const CONFIG_PATH: &str = "/manifests/kloset-config";
+const TAGS: &str = "/tags/list?n=";
+
+fn tags_answer(tags: &[&str]) -> Answer {
+    let tags: Vec<String> = tags.iter().map(|t| format!("\"{t}\"")).collect();
+    Answer::new(200).body(format!(
+        r#"{{"name":"backups/laptop","tags":[{}]}}"#,
+        tags.join(",")
+    ))
+}
+
+/// The tag and manifest of the candidate drawn with `nonce` (the fake clock draws 1, 2, ...).
+fn candidate(config: &[u8], nonce: u64) -> (String, Vec<u8>) {
+    (
+        layout::candidate_tag(nonce),
+        layout::candidate_manifest(blob_of(config), nonce),
+    )
+}
+
+/// Scripts the check that no store exists and the pushes of the `{}` and config blobs.
+fn no_store_then_blobs(t: &Scripted, config: &[u8]) {
+    t.expect(Get, CONFIG_PATH, Answer::new(404));
+    for digest in [Digest::of(b"{}"), Digest::of(config)] {
+        t.expect(
+            Post,
+            "/blobs/uploads/",
+            Answer::new(202).header("location", "/v2/backups/laptop/blobs/uploads/u"),
+        );
+        t.expect(
+            Put,
+            &format!("/uploads/u?digest={digest}"),
+            Answer::new(201),
+        );
+    }
+}
+
+/// Scripts one round up to the config check after the list: no other create waiting before,
+/// own candidate tagged, the list showing `listed`, `kloset-config` answering `config`.
+fn round(t: &Scripted, tag: &str, listed: &[&str], config: Answer) {
+    t.expect(Get, TAGS, tags_answer(&[]));
+    t.expect(Put, &format!("/manifests/{tag}"), Answer::new(201));
+    t.expect(Get, TAGS, tags_answer(listed));
+    t.expect(Get, CONFIG_PATH, config);
+}
+
+#[test]
+fn a_lone_create_tags_a_candidate_then_the_config_then_removes_the_candidate() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"cfg");
+    let (tag, manifest) = candidate(b"cfg", 1);
+    round(&t, &tag, &[&tag, "lock-00"], Answer::new(404));
+    t.expect(Put, CONFIG_PATH, Answer::new(201));
+    let delete = format!("/manifests/{}", Digest::of(&manifest));
+    t.expect(Delete, &delete, Answer::new(202));
+    store(&t).create(b"cfg").unwrap();
+    assert_eq!(t.remaining(), 0);
+    let seen = t.seen();
+    assert_eq!(seen[4].body, b"cfg");
+    assert_eq!(seen[6].body, manifest, "the candidate carries its nonce");
+    assert_eq!(seen[9].body, layout::config_manifest(blob_of(b"cfg")));
+    assert_ne!(
+        manifest, seen[9].body,
+        "deleting the candidate keeps the config"
+    );
+}
+
+#[test]
+fn a_create_that_lists_another_candidate_loses_to_the_store_that_won() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"mine");
+    let (tag, manifest) = candidate(b"mine", 1);
+    let theirs = layout::candidate_tag(0xffff);
+    round(&t, &tag, &[&theirs, &tag], Answer::new(404));
+    t.expect(Delete, &Digest::of(&manifest).to_string(), Answer::new(202));
+    let winner = layout::config_manifest(blob_of(b"theirs"));
+    t.expect(Get, CONFIG_PATH, Answer::new(200).body(winner));
+    let e = store(&t).create(b"mine").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AlreadyExists);
+    assert_eq!(t.remaining(), 0, "the config was never tagged");
+}
+
+#[test]
+fn a_create_that_finds_the_config_after_listing_does_not_tag_it() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"mine");
+    let (tag, manifest) = candidate(b"mine", 1);
+    let winner = layout::config_manifest(blob_of(b"theirs"));
+    round(&t, &tag, &[&tag], Answer::new(200).body(winner.clone()));
+    t.expect(Delete, &Digest::of(&manifest).to_string(), Answer::new(202));
+    t.expect(Get, CONFIG_PATH, Answer::new(200).body(winner));
+    assert_eq!(
+        store(&t).create(b"mine").unwrap_err().kind,
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(t.remaining(), 0);
+}
+
+#[test]
+fn creates_that_meet_and_all_lose_try_again_after_a_pause() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"cfg");
+    let (first, first_manifest) = candidate(b"cfg", 1);
+    let other = layout::candidate_tag(0xabc);
+    round(&t, &first, &[&first, &other], Answer::new(404));
+    t.expect(
+        Delete,
+        &Digest::of(&first_manifest).to_string(),
+        Answer::new(202),
+    );
+    t.expect(Get, CONFIG_PATH, Answer::new(404));
+    // The other create lost too and removed its candidate: this one tries again alone.
+    let (second, second_manifest) = candidate(b"cfg", 2);
+    round(&t, &second, &[&second], Answer::new(404));
+    t.expect(Put, CONFIG_PATH, Answer::new(201));
+    t.expect(
+        Delete,
+        &Digest::of(&second_manifest).to_string(),
+        Answer::new(202),
+    );
+    let (s, clock) = store_and_clock(&t);
+    s.create(b"cfg").unwrap();
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(
+        clock.sleeps.borrow().len(),
+        1,
+        "one pause between the rounds"
+    );
+}
+
+#[test]
+fn a_create_waits_for_one_under_way_and_names_a_candidate_that_never_goes() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"cfg");
+    let stuck = layout::candidate_tag(0x5);
+    // Every look: the list shows the other candidate, and no config appears.
+    for _ in 0..1000 {
+        t.expect(Get, TAGS, tags_answer(&[&stuck]));
+        t.expect(Get, CONFIG_PATH, Answer::new(404));
+    }
+    let (s, clock) = store_and_clock(&t);
+    let e = s.create(b"cfg").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert!(e.message.contains(&stuck), "{}", e.message);
+    assert!(e.message.contains("remove that tag"), "{}", e.message);
+    let waited: std::time::Duration = clock.sleeps.borrow().iter().sum();
+    let stale = crate::create::STALE_AFTER;
+    assert!(waited >= stale && waited < stale * 2, "{waited:?}");
+    let tagged = t
+        .seen()
+        .iter()
+        .any(|r| r.head.method == Put && r.head.url.contains("/manifests/"));
+    assert!(!tagged, "no candidate was tagged");
+}
