@@ -11,8 +11,12 @@ use crate::location::Location;
 const ERROR_BODY_LIMIT: usize = 16 << 10;
 /// A page of the tag list larger than this is refused.
 const TAG_PAGE_LIMIT: usize = 64 << 20;
-/// At most this many tag-list pages are followed (a registry could link pages forever).
-const TAG_PAGES_MAX: usize = 100_000;
+/// At most this many tag-list pages are followed (a registry could link new pages forever;
+/// one linking back to a page it gave is refused at once).
+const TAG_PAGES_MAX: usize = 50_000;
+/// A tag list longer than this is refused (about 160 MB of tags; a store of 2 million
+/// objects). README "Requests" documents the bound.
+pub const TAGS_MAX: usize = 2_000_000;
 /// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
 const TAG_PAGE_SIZE: u32 = 1000;
 
@@ -141,7 +145,9 @@ impl Registry {
         }
         let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
         let mut tags = Vec::new();
+        let mut visited = std::collections::HashSet::new();
         for _ in 0..TAG_PAGES_MAX {
+            visited.insert(url.clone());
             let page = Request::new(Method::Get, url.as_str()).whole_body(TAG_PAGE_LIMIT);
             let response = self.send(page)?;
             let response = match expect(response, &[200], Method::Get) {
@@ -154,10 +160,12 @@ impl Registry {
             let body = response.read_to_end(TAG_PAGE_LIMIT)?;
             let page: Page = serde_json::from_slice(&body)
                 .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
-            tags.extend(page.tags.unwrap_or_default());
+            add_page(&mut tags, page.tags.unwrap_or_default(), TAGS_MAX)?;
             match next {
-                Some(next) if next == url => {
-                    return Err(Error::protocol("the tag list links to itself"))
+                Some(next) if visited.contains(&next) => {
+                    return Err(Error::protocol(
+                        "the tag list links back to a page it already gave",
+                    ))
                 }
                 Some(next) => url = next,
                 None => return Ok(Some(tags)),
@@ -167,6 +175,17 @@ impl Registry {
             "the tag list has more than {TAG_PAGES_MAX} pages"
         )))
     }
+}
+
+/// Adds a page's tags, refusing a list longer than `max`.
+fn add_page(tags: &mut Vec<String>, page: Vec<String>, max: usize) -> Result<()> {
+    if tags.len() + page.len() > max {
+        return Err(Error::protocol(format!(
+            "the tag list has more than {max} tags"
+        )));
+    }
+    tags.extend(page);
+    Ok(())
 }
 
 /// Passes a response with one of the `ok` statuses; classifies any other.
@@ -232,7 +251,7 @@ pub fn follow(from: &str, reference: &str, what: &str) -> Result<String> {
 /// Resolves a URL reference (a `Location` or `Link` target) against the request URL.
 /// Registries answer with absolute URLs, absolute paths, or paths relative to the request.
 pub fn resolve(request_url: &str, reference: &str) -> String {
-    if reference.starts_with("http://") || reference.starts_with("https://") {
+    if has_any_scheme(reference) {
         return reference.to_string();
     }
     let scheme_end = request_url.find("://").map(|i| i + 3).unwrap_or(0);
@@ -248,6 +267,17 @@ pub fn resolve(request_url: &str, reference: &str) -> String {
     let path = path.split('?').next().unwrap_or("");
     let dir = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
     format!("{origin}{dir}{reference}")
+}
+
+/// Whether a reference is an absolute URL: it starts with a scheme (RFC 3986, section 3.1:
+/// a letter, then letters, digits, `+`, `-` or `.`, then `:`), in any case.
+fn has_any_scheme(reference: &str) -> bool {
+    reference.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 #[cfg(test)]
@@ -274,6 +304,32 @@ mod tests {
             "http://h/v2/r/tags/list?last=x"
         );
         assert_eq!(resolve(req, "//cdn.example/p"), "http://cdn.example/p");
+        // Absolute in any case and with any scheme: never read as a path of the request's
+        // origin, so that `follow` judges the scheme.
+        assert_eq!(
+            resolve(req, "HTTP://evil.example/x"),
+            "HTTP://evil.example/x"
+        );
+        assert_eq!(resolve(req, "ftp://h/x"), "ftp://h/x");
+        assert_eq!(
+            resolve(req, "u3?x=a:b"),
+            "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u3?x=a:b"
+        );
+        let e = follow(req, "file:///etc/passwd", "an upload Location").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.contains("not an http(s) URL"), "{e}");
+        let e = follow("https://h/v2/x", "HTTP://h/v2/y", "a redirect").unwrap_err();
+        assert!(e.message.contains("plain http"), "{e}");
+    }
+
+    #[test]
+    fn a_tag_list_stops_at_its_bound() {
+        let mut tags = vec!["a".to_string(); 3];
+        add_page(&mut tags, vec!["b".to_string(); 2], 5).unwrap();
+        let e = add_page(&mut tags, vec!["c".to_string()], 5).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.contains("more than 5 tags"), "{e}");
+        assert_eq!(tags.len(), 5);
     }
 
     #[test]

@@ -106,9 +106,9 @@ impl AuthLayer {
         } else if let Some((realm, service)) = bearer {
             let token = self.token_for(&realm, service.as_deref(), request.method, None)?;
             request.set_header("authorization", format!("Bearer {}", token.value.expose()));
-        } else if let Credentials::Token(token) = &self.credentials {
-            request.set_header("authorization", format!("Bearer {}", token.expose()));
         }
+        // An identity token is an OAuth2 refresh token for the token service: it never goes to
+        // the registry itself, only to the realm its Bearer challenge names (`token.rs`).
         Ok(())
     }
 

@@ -33,8 +33,8 @@ pub enum Credentials {
     Anonymous,
     /// Sent as Basic credentials to a `Basic` challenge, or to a token realm.
     Password { username: String, password: Secret },
-    /// A pre-issued token: sent as a Bearer token; where the registry still challenges, it is
-    /// exchanged at the realm as an OAuth2 refresh token (Docker's identity token).
+    /// An identity token (Docker's): an OAuth2 refresh token, sent only to the realm of the
+    /// registry's Bearer challenge, in exchange for a registry token; never to the registry.
     Token(Secret),
 }
 

@@ -126,6 +126,30 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     );
 }
 
+/// A registry whose tag list links A -> B -> A: refused when it links back, after 2 pages.
+#[test]
+fn a_tag_list_linking_back_to_a_page_is_refused() {
+    let t = Scripted::default();
+    let config_page = format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#);
+    t.expect(
+        Get,
+        "/tags/list?n=1000",
+        linked_page("/v2/backups/laptop/tags/list?n=1000&last=b", config_page),
+    );
+    t.expect(
+        Get,
+        "/tags/list?n=1000&last=b",
+        linked_page(
+            "/v2/backups/laptop/tags/list?n=1000",
+            r#"{"tags":[]}"#.into(),
+        ),
+    );
+    let e = store(&t).list(Kind::Lock).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol);
+    assert!(e.message.contains("links back"), "{e}");
+    assert_eq!(t.seen().len(), 2);
+}
+
 /// A tag list page whose `Link` names the next page at `next`.
 fn linked_page(next: &str, body: String) -> Answer {
     let link = format!("<{next}>; rel=\"next\"");
