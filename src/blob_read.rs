@@ -251,7 +251,12 @@ fn check_length(response: &Response, expected: u64) -> Result<()> {
 }
 
 /// `Content-Range: bytes a-b/total` must be exactly the range asked for (RFC 9110 §14.4).
-fn check_content_range(response: &Response, first: u64, last: u64, size: u64) -> Result<()> {
+pub(crate) fn check_content_range(
+    response: &Response,
+    first: u64,
+    last: u64,
+    size: u64,
+) -> Result<()> {
     let value = response
         .header("content-range")
         .ok_or_else(|| Error::protocol("a 206 answer without Content-Range"))?;

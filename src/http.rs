@@ -139,9 +139,11 @@ impl Request {
 
 /// Whether `url` is `scheme://...` (the scheme in any case).
 pub fn has_scheme(url: &str, scheme: &str) -> bool {
-    url.len() > scheme.len() + 3
-        && url[..scheme.len()].eq_ignore_ascii_case(scheme)
-        && url[scheme.len()..].starts_with("://")
+    // Bytes, not `str` slices: a hostile URL may have a multi-byte character at the cut.
+    let bytes = url.as_bytes();
+    bytes.len() > scheme.len() + 3
+        && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        && bytes[scheme.len()..].starts_with(b"://")
 }
 
 /// `scheme://host[:port]` of an absolute URL: the scheme is part of where a request goes, so

@@ -36,5 +36,8 @@ mod wasi_transport;
 
 #[cfg(test)]
 mod store_tests;
+
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod testing;

@@ -215,7 +215,7 @@ pub fn check_digest_header(response: &Response, expected: &Digest) -> Result<()>
 }
 
 /// The target of `Link: <url>; rel="next"`, if any (RFC 8288; distribution spec "Listing Tags").
-fn next_link(response: &Response) -> Option<&str> {
+pub(crate) fn next_link(response: &Response) -> Option<&str> {
     response
         .header_all("link")
         .flat_map(|v| v.split(','))
@@ -336,6 +336,8 @@ mod tests {
     fn schemes_are_read_in_any_case_and_whole() {
         use crate::http::has_scheme;
         assert!(has_scheme("HTTPS://h/x", "https"));
+        // A multi-byte character where the scheme would end (found by fuzz_tests.rs).
+        assert!(!has_scheme("X:\u{e8}\u{af}3]://h", "https"));
         assert!(has_scheme("http://h", "http"));
         assert!(!has_scheme("https://h", "http"));
         assert!(!has_scheme("httpx://h", "http"));

@@ -170,7 +170,7 @@ fn close_session(
     check_digest_header(&response, &digest)
 }
 
-fn next_session(request_url: &str, response: &Response) -> Result<String> {
+pub(crate) fn next_session(request_url: &str, response: &Response) -> Result<String> {
     let location = response.header("location").ok_or_else(|| {
         Error::protocol(format!(
             "the registry answered {} without a Location",
