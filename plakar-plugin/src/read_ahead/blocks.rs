@@ -1,6 +1,6 @@
 //! The blocks kept of packfiles, and the reads of blocks under way.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -23,7 +23,9 @@ struct Block {
 #[derive(Default)]
 pub struct Blocks {
     kept: Mutex<VecDeque<Block>>,
-    reading: Mutex<HashSet<(Mac, u64)>>,
+    /// Blocks being read, and whether their bytes are still wanted (a Delete of their object
+    /// while they are read makes them unwanted). Locked before `kept` where both are.
+    reading: Mutex<HashMap<(Mac, u64), bool>>,
     /// Told whenever a read ends.
     read_ended: Notify,
 }
@@ -64,12 +66,7 @@ impl Blocks {
         let ended = self.read_ended.notified();
         tokio::pin!(ended);
         ended.as_mut().enable();
-        if self
-            .reading
-            .lock()
-            .expect("block reads")
-            .insert((*mac, index))
-        {
+        if claim(&mut self.reading.lock().expect("block reads"), mac, index) {
             return true;
         }
         ended.await;
@@ -79,17 +76,15 @@ impl Blocks {
     /// Claims the read of block `index` of `mac` unless it is kept or being read.
     pub fn claim_ahead(&self, mac: &Mac, index: u64) -> bool {
         !self.is_kept(mac, index)
-            && self
-                .reading
-                .lock()
-                .expect("block reads")
-                .insert((*mac, index))
+            && claim(&mut self.reading.lock().expect("block reads"), mac, index)
     }
 
-    /// Ends the claim on block `index` of `mac`, keeping `bytes` if it was read, in place of
-    /// the least recently used block.
+    /// Ends the claim on block `index` of `mac`, keeping `bytes` if it was read and its object
+    /// was not deleted meanwhile, in place of the least recently used block.
     pub fn done(&self, mac: &Mac, index: u64, bytes: Option<Bytes>) {
-        if let Some(bytes) = bytes {
+        let mut reading = self.reading.lock().expect("block reads");
+        let wanted = reading.remove(&(*mac, index)).unwrap_or(false);
+        if let Some(bytes) = bytes.filter(|_| wanted) {
             let mut kept = self.kept.lock().expect("kept blocks");
             kept.retain(|b| !(b.mac == *mac && b.index == index));
             if kept.len() == KEPT {
@@ -101,17 +96,31 @@ impl Blocks {
                 bytes,
             });
         }
-        self.reading
-            .lock()
-            .expect("block reads")
-            .remove(&(*mac, index));
+        drop(reading);
         self.read_ended.notify_waiters();
     }
 
-    /// Forgets every block of `mac`.
+    /// Forgets every block of `mac`, kept or being read.
     pub fn forget(&self, mac: &Mac) {
+        let mut reading = self.reading.lock().expect("block reads");
+        for ((of, _), wanted) in reading.iter_mut() {
+            if of == mac {
+                *wanted = false;
+            }
+        }
         let mut kept = self.kept.lock().expect("kept blocks");
         kept.retain(|b| b.mac != *mac);
+    }
+}
+
+/// Claims a block not being read already.
+fn claim(reading: &mut HashMap<(Mac, u64), bool>, mac: &Mac, index: u64) -> bool {
+    match reading.entry((*mac, index)) {
+        std::collections::hash_map::Entry::Occupied(_) => false,
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(true);
+            true
+        }
     }
 }
 
@@ -158,6 +167,32 @@ mod tests {
         blocks.forget(&mac);
         assert!(blocks.kept(&mac, 0, 1).is_none());
         assert!(blocks.kept(&[8; 32], 0, 1).is_some(), "another object's");
+    }
+
+    /// A Delete while a block of its object is being read: the read's bytes are not kept.
+    #[tokio::test]
+    async fn a_block_read_across_a_delete_is_not_kept() {
+        let blocks = Blocks::default();
+        let (deleted, other) = ([7; 32], [9; 32]);
+        assert!(blocks.claim(&deleted, 0).await);
+        assert!(blocks.claim_ahead(&other, 0));
+        blocks.forget(&deleted);
+        blocks.done(&deleted, 0, Some(bytes(10)));
+        blocks.done(&other, 0, Some(bytes(10)));
+        assert!(
+            blocks.kept(&deleted, 0, 1).is_none(),
+            "read before the delete ended"
+        );
+        assert!(
+            blocks.kept(&other, 0, 1).is_some(),
+            "another object's block stays"
+        );
+        assert!(
+            blocks.claim_ahead(&deleted, 0),
+            "a later read is claimed anew"
+        );
+        blocks.done(&deleted, 0, Some(bytes(10)));
+        assert!(blocks.kept(&deleted, 0, 1).is_some(), "and kept");
     }
 
     #[tokio::test]
