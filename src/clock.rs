@@ -14,3 +14,10 @@ pub trait Clock {
     /// candidate config (`create.rs`).
     fn nonce(&self) -> u64;
 }
+
+/// The share `jitter` (a fraction of 2^32, as [`Clock::jitter`] draws) of `of`, in integer
+/// arithmetic (the component carries no float code).
+pub fn share(of: Duration, jitter: u32) -> Duration {
+    let part = (of.as_nanos() * u128::from(jitter)) >> 32;
+    Duration::from_nanos(u64::try_from(part).unwrap_or(u64::MAX))
+}

@@ -27,11 +27,11 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{share, Clock};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{self, BlobRef, CANDIDATE_TAG_PREFIX, CONFIG_TAG, EMPTY_CONTENT};
-use crate::manifest_put::{jittered, put_manifest};
+use crate::manifest_put::put_manifest;
 use crate::registry::Registry;
 use crate::upload::push_monolithic;
 
@@ -123,7 +123,7 @@ fn wait_for_other_creates(registry: &Registry, clock: &dyn Clock) -> Result<()> 
 }
 
 fn pause(clock: &dyn Clock) {
-    clock.sleep(PAUSE + jittered(PAUSE, clock));
+    clock.sleep(PAUSE + share(PAUSE, clock.jitter()));
 }
 
 fn config_exists(registry: &Registry) -> Result<bool> {

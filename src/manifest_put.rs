@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{share, Clock};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::{BlobRef, EMPTY_CONTENT};
@@ -57,7 +57,7 @@ pub fn put_manifest(
             return Ok(());
         }
         // A quarter of the pause again at most, so that writers racing on one link spread.
-        clock.sleep(pause + jittered(pause / 4, clock));
+        clock.sleep(pause + share(pause / 4, clock.jitter()));
         pause *= 4;
     }
     if registry.put_manifest(tag, manifest)? == ManifestPut::Stored {
@@ -68,11 +68,4 @@ pub fn put_manifest(
          second)",
         BLOB_UNKNOWN_RETRIES + 2
     )))
-}
-
-/// A random part of `at_most` (integer arithmetic: the component carries no float code).
-pub fn jittered(at_most: Duration, clock: &dyn Clock) -> Duration {
-    let nanos = u64::try_from(at_most.as_nanos()).unwrap_or(u64::MAX);
-    let part = (u128::from(nanos) * u128::from(clock.jitter())) >> 32;
-    Duration::from_nanos(part as u64)
 }

@@ -75,8 +75,7 @@ pub fn next_wait(
     let backoff = doubling.min(limits.max_backoff);
     // "Equal jitter": half the backoff, plus up to the other half at random.
     let half = backoff / 2;
-    let spread = (half.as_nanos() * u128::from(jitter)) >> 32;
-    let jittered = half + Duration::from_nanos(u64::try_from(spread).unwrap_or(u64::MAX));
+    let jittered = half + crate::clock::share(half, jitter);
     let wait = match retry_after {
         Some(asked) => asked.max(jittered),
         None => jittered,
