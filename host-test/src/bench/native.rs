@@ -260,17 +260,22 @@ impl NativeClient {
     /// The tags of the repository that name objects of `kind` (one page: distribution 2.8
     /// does not paginate).
     pub async fn list(&self, kind: &str) -> Result<usize, BenchError> {
+        self.count_tags(&format!("{kind}-"), &[200]).await
+    }
+
+    /// The tags starting with `prefix` on the first page of the tag list, answered with one
+    /// of the `ok` statuses (an answer without tags counts none).
+    async fn count_tags(&self, prefix: &str, ok: &[u16]) -> Result<usize, BenchError> {
         let url = self.url("tags/list");
         let (_, bytes) = self
-            .exchange(http::Method::GET, &url, &[], empty(), &[200])
+            .exchange(http::Method::GET, &url, &[], empty(), ok)
             .await?;
         let page: serde_json::Value = serde_json::from_slice(&bytes)?;
-        let prefix = format!("{kind}-");
         let tags = page["tags"].as_array().map_or(&[][..], |t| t.as_slice());
         Ok(tags
             .iter()
             .filter_map(|t| t.as_str())
-            .filter(|t| t.starts_with(&prefix))
+            .filter(|t| t.starts_with(prefix))
             .count())
     }
 

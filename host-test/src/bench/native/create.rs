@@ -41,18 +41,8 @@ impl NativeClient {
             .map(drop)
     }
 
-    /// How many candidate configs are tagged (one page: distribution 2.8 does not paginate).
+    /// How many candidate configs are tagged (a repository without tags answers 404).
     async fn candidates(&self) -> Result<usize, BenchError> {
-        let url = self.url("tags/list");
-        let (_, bytes) = self
-            .exchange(http::Method::GET, &url, &[], empty(), &[200, 404])
-            .await?;
-        let page: serde_json::Value = serde_json::from_slice(&bytes)?;
-        let tags = page["tags"].as_array().map_or(&[][..], |t| t.as_slice());
-        Ok(tags
-            .iter()
-            .filter_map(|t| t.as_str())
-            .filter(|t| t.starts_with(CANDIDATE_TAG_PREFIX))
-            .count())
+        self.count_tags(CANDIDATE_TAG_PREFIX, &[200, 404]).await
     }
 }
