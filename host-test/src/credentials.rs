@@ -95,6 +95,32 @@ fn invalid(message: impl Into<String>) -> StoreError {
     StoreError::new(ErrorKind::InvalidConfig, message)
 }
 
+/// Refuses `-o password=` and `-o token=`, which every command refuses (`kloset-oci bench`
+/// too, which takes no credentials at all): the value would sit in the shell history and in
+/// `ps`. The message never shows the value.
+pub fn refuse_command_line_secrets(options: &[(String, String)]) -> Result<(), StoreError> {
+    match options
+        .iter()
+        .find(|(key, _)| key == "password" || key == "token")
+    {
+        Some((key, _)) => Err(command_line_secret(key)),
+        None => Ok(()),
+    }
+}
+
+fn command_line_secret(key: &str) -> StoreError {
+    match key {
+        "token" => invalid(
+            "a token is never taken as a command-line value: use -o token_env=NAME or \
+             Docker's config.json",
+        ),
+        _ => invalid(
+            "a password is never taken as a command-line value: use -o password_env=NAME, \
+             -o password_stdin=true, or Docker's config.json",
+        ),
+    }
+}
+
 /// Sorts out the `-o` options of a command for the registry `registry` (`host[:port]`),
 /// with `ca_file` from `--ca-file`.
 pub fn resolve(
@@ -110,18 +136,7 @@ pub fn resolve(
         match key.as_str() {
             "password" if sources.plain_secrets => given.password_value = Some(Secret::new(value)),
             "token" if sources.plain_secrets => given.token_value = Some(Secret::new(value)),
-            "password" => {
-                return Err(invalid(
-                    "a password is never taken as a command-line value: use -o password_env=NAME, \
-                     -o password_stdin=true, or Docker's config.json",
-                ))
-            }
-            "token" => {
-                return Err(invalid(
-                    "a token is never taken as a command-line value: use -o token_env=NAME or \
-                     Docker's config.json",
-                ))
-            }
+            "password" | "token" => return Err(command_line_secret(&key)),
             "username" => given.username = Some(value),
             "password_env" => given.password_env = Some(value),
             "token_env" => given.token_env = Some(value),

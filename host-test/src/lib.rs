@@ -20,6 +20,7 @@ mod location;
 pub mod metadata;
 mod oci_pull;
 mod pool;
+mod request_timing;
 mod secret;
 mod state;
 mod stats;

@@ -74,6 +74,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     // Check the arguments before loading anything.
     let options = parse_options(&cli.options).map_err(fail(""))?;
     if let Command::Bench { quick } = cli.command {
+        // The bench takes no credentials; a secret on its command line is refused as anywhere.
+        credentials::refuse_command_line_secrets(&options).map_err(fail(""))?;
         return bench(cli.component, cli.location, options, quick).await;
     }
     let location = cli.location.clone().ok_or_else(|| Failure {

@@ -11,12 +11,18 @@
 //! that a pooled connection could not send (the server closed it meanwhile) is sent again on a
 //! new connection: hyper hands back a request it never started to write.
 //!
+//! A request's body is uploaded for as long as its bytes keep moving (the between-bytes
+//! timeout bounds a stall), and its answer is then due within the first-byte timeout (see
+//! [`request_timing`](crate::request_timing)); a response body fails when it stalls for the
+//! between-bytes timeout ([`TimedBody`]).
+//!
 //! A connection is driven by a task of the tokio runtime that opened it, and dies with that
 //! runtime; connections are therefore pooled per runtime (a backend may outlive a runtime,
 //! e.g. one shared by tests that each run their own).
 //!
 //! [`Backend`]: crate::Backend
 //! [`TlsClient`]: crate::tls_client::TlsClient
+//! [`TimedBody`]: crate::timed_body::TimedBody
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,10 +33,12 @@ use http_body_util::BodyExt;
 use hyper::client::conn::http1::{self, SendRequest};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::task::AbortHandle;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 use crate::connection_error::from_hyper;
+use crate::request_timing::{Limits, UploadClock};
 use crate::timed_body::TimedBody;
 use crate::tls_client::{TlsClient, TrustKey};
 
@@ -45,8 +53,40 @@ pub type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 /// What sending a request gives: the response and the connection's I/O future, or an error.
 pub type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
 
-struct Idle {
+/// A connection: hyper's handle for its requests, and the task that drives it.
+struct Connection {
     sender: SendRequest<WasiBody>,
+    task: AbortHandle,
+}
+
+impl Connection {
+    /// Ends the connection unless disarmed once its request is answered. A request that gets
+    /// no answer leaves its connection to no one, and hyper, closing it, would first try to
+    /// flush what is left of a stalled body, forever; the guest writing that body would wait
+    /// as long.
+    fn abort_unless_answered(&self) -> AbortUnlessAnswered {
+        AbortUnlessAnswered(Some(self.task.clone()))
+    }
+}
+
+struct AbortUnlessAnswered(Option<AbortHandle>);
+
+impl AbortUnlessAnswered {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortUnlessAnswered {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+struct Idle {
+    conn: Connection,
     since: Instant,
 }
 
@@ -131,8 +171,11 @@ impl ConnectionPool {
             options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT)
         };
         let connect_timeout = timeout(|o| o.connect_timeout);
-        let first_byte_timeout = timeout(|o| o.first_byte_timeout);
         let between_bytes_timeout = timeout(|o| o.between_bytes_timeout).max(Duration::new(0, 1));
+        let limits = Limits {
+            first_byte: timeout(|o| o.first_byte_timeout),
+            between_bytes: between_bytes_timeout,
+        };
         if !request.headers().contains_key(http::header::HOST) {
             // wasi:http sets Host from the request's authority; other callers may not.
             if let Some(host) = request.uri().authority() {
@@ -147,34 +190,41 @@ impl ConnectionPool {
             .path_and_query(path)
             .build()
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        // The wait for the answer: the body's upload bounded by its progress, then the answer
+        // by the first-byte timeout (see `request_timing`).
+        let (request, clock) = UploadClock::watch(request);
 
         let authority = key.2.as_str();
-        let (mut sender, response) = match self.checkout(&key) {
-            Some(mut sender) => {
-                match first_byte_try(first_byte_timeout, &mut sender, request).await? {
-                    Ok(response) => (sender, Ok(response)),
+        let (mut conn, response) = match self.checkout(&key) {
+            Some(mut conn) => {
+                let pending = conn.abort_unless_answered();
+                let sent = clock.answer(limits, conn.sender.try_send_request(request));
+                match sent.await? {
+                    Ok(response) => {
+                        pending.answered();
+                        (conn, response)
+                    }
                     Err(mut failed) => match failed.take_message() {
                         // Never sent: the connection was closed under us. Try a new one.
                         Some(request) => {
-                            let mut sender = self.connect(authority, tls, connect_timeout).await?;
-                            let sent = first_byte(first_byte_timeout, sender.send_request(request));
-                            (sender, sent.await)
+                            let conn = self.connect(authority, tls, connect_timeout).await?;
+                            clock.restart();
+                            send_on(conn, request, &clock, limits).await?
                         }
                         None => return Err(from_hyper(failed.into_error())),
                     },
                 }
             }
             None => {
-                let mut sender = self.connect(authority, tls, connect_timeout).await?;
-                let sent = first_byte(first_byte_timeout, sender.send_request(request));
-                (sender, sent.await)
+                let conn = self.connect(authority, tls, connect_timeout).await?;
+                clock.restart();
+                send_on(conn, request, &clock, limits).await?
             }
         };
-        let response = response?;
         let pool = self.clone();
         tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                pool.checkin(key, sender);
+            if conn.sender.ready().await.is_ok() {
+                pool.checkin(key, conn);
             }
         });
         let response =
@@ -182,29 +232,29 @@ impl ConnectionPool {
         Ok((response, Box::new(async { Ok(()) })))
     }
 
-    fn checkout(&self, key: &Key) -> Option<SendRequest<WasiBody>> {
+    fn checkout(&self, key: &Key) -> Option<Connection> {
         let mut state = self.lock();
         let idle = state.idle.get_mut(key)?;
-        while let Some(conn) = idle.pop() {
-            if conn.since.elapsed() < IDLE_TIMEOUT && conn.sender.is_ready() {
+        while let Some(idle) = idle.pop() {
+            if idle.since.elapsed() < IDLE_TIMEOUT && idle.conn.sender.is_ready() {
                 state.stats.reused += 1;
-                return Some(conn.sender);
+                return Some(idle.conn);
             }
         }
         None
     }
 
-    fn checkin(&self, key: Key, sender: SendRequest<WasiBody>) {
+    fn checkin(&self, key: Key, conn: Connection) {
         let mut state = self.lock();
         // Forget closed and expired connections, and the keys of runtimes that are gone.
         state.idle.retain(|_, idle| {
-            idle.retain(|c| c.since.elapsed() < IDLE_TIMEOUT && !c.sender.is_closed());
+            idle.retain(|c| c.since.elapsed() < IDLE_TIMEOUT && !c.conn.sender.is_closed());
             !idle.is_empty()
         });
         let idle = state.idle.entry(key).or_default();
         if idle.len() < MAX_IDLE_PER_HOST {
             idle.push(Idle {
-                sender,
+                conn,
                 since: Instant::now(),
             });
         }
@@ -217,25 +267,25 @@ impl ConnectionPool {
         authority: &str,
         tls: Option<&TlsClient>,
         limit: Duration,
-    ) -> Result<SendRequest<WasiBody>, HttpError> {
+    ) -> Result<Connection, HttpError> {
         let stream = match tokio::time::timeout(limit, TcpStream::connect(authority)).await {
             Ok(stream) => stream.map_err(HttpError::Connect)?,
             Err(_) => return Err(HttpError::ConnectionTimeout),
         };
         let _ = stream.set_nodelay(true);
-        let sender = match tls {
+        let conn = match tls {
             None => http_handshake(stream, limit).await?,
             Some(tls) => {
                 http_handshake(tls.handshake(stream, authority, limit).await?, limit).await?
             }
         };
         self.lock().stats.connections_opened += 1;
-        Ok(sender)
+        Ok(conn)
     }
 }
 
 /// HTTP/1.1 over `io`; the connection runs on a task of its own.
-async fn http_handshake<T>(io: T, limit: Duration) -> Result<SendRequest<WasiBody>, HttpError>
+async fn http_handshake<T>(io: T, limit: Duration) -> Result<Connection, HttpError>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -244,36 +294,30 @@ where
         .await
         .map_err(|_| HttpError::ConnectionTimeout)?
         .map_err(from_hyper)?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         // Ends when the server closes the connection or the pool drops its sender.
         let _ = connection.await;
     });
-    Ok(sender)
+    Ok(Connection {
+        sender,
+        task: task.abort_handle(),
+    })
 }
 
-async fn first_byte(
-    limit: Duration,
-    sent: impl Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>>,
-) -> Result<http::Response<hyper::body::Incoming>, HttpError> {
-    match tokio::time::timeout(limit, sent).await {
-        Ok(response) => response.map_err(from_hyper),
-        Err(_) => Err(HttpError::ConnectionReadTimeout),
-    }
-}
-
-type TrySent = Result<
-    http::Response<hyper::body::Incoming>,
-    hyper::client::conn::TrySendError<http::Request<WasiBody>>,
->;
-
-async fn first_byte_try(
-    limit: Duration,
-    sender: &mut SendRequest<WasiBody>,
+/// Sends `request` on the new connection `conn`; its answer, or an error that ends `conn`.
+async fn send_on(
+    mut conn: Connection,
     request: http::Request<WasiBody>,
-) -> Result<TrySent, HttpError> {
-    tokio::time::timeout(limit, sender.try_send_request(request))
-        .await
-        .map_err(|_| HttpError::ConnectionReadTimeout)
+    clock: &UploadClock,
+    limits: Limits,
+) -> Result<(Connection, http::Response<hyper::body::Incoming>), HttpError> {
+    let pending = conn.abort_unless_answered();
+    let sent = clock
+        .answer(limits, conn.sender.send_request(request))
+        .await?;
+    let response = sent.map_err(from_hyper)?;
+    pending.answered();
+    Ok((conn, response))
 }
 
 /// `host:port` of an absolute URI, with the scheme's default port where none is given.
@@ -287,120 +331,4 @@ pub fn authority_with_port(uri: &http::Uri) -> Result<String, HttpError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-    use http_body_util::{Empty, Full};
-    use std::convert::Infallible;
-    use tokio::net::TcpListener;
-
-    /// A loopback HTTP/1.1 server answering every request `200 hello`, keep-alive; returns
-    /// its port and a counter of accepted connections.
-    async fn server() -> (u16, Arc<Mutex<u32>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(Mutex::new(0));
-        let counter = accepted.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                *counter.lock().unwrap() += 1;
-                // `/big` answers 8 MiB, more than a connection buffers ahead of its reader.
-                let service = hyper::service::service_fn(|req: http::Request<_>| async move {
-                    let body = match req.uri().path() {
-                        "/big" => Bytes::from(vec![7u8; 8 << 20]),
-                        _ => Bytes::from("hello"),
-                    };
-                    Ok::<_, Infallible>(http::Response::new(Full::new(body)))
-                });
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service),
-                );
-            }
-        });
-        (port, accepted)
-    }
-
-    fn idle_count(pool: &ConnectionPool) -> usize {
-        pool.lock().idle.values().map(Vec::len).sum()
-    }
-
-    fn get(port: u16) -> http::Request<WasiBody> {
-        get_path(port, "/x")
-    }
-
-    fn get_path(port: u16, path: &str) -> http::Request<WasiBody> {
-        let body = Empty::<Bytes>::new()
-            .map_err(|never| match never {})
-            .boxed_unsync();
-        http::Request::get(format!("http://127.0.0.1:{port}{path}"))
-            .body(body)
-            .unwrap()
-    }
-
-    async fn fetch(pool: &ConnectionPool, port: u16) -> Bytes {
-        let (response, _) = pool.send(get(port), None).await.unwrap();
-        assert_eq!(response.status(), 200);
-        response.into_body().collect().await.unwrap().to_bytes()
-    }
-
-    #[tokio::test]
-    async fn a_connection_read_to_the_end_is_used_again() {
-        let (port, accepted) = server().await;
-        let pool = ConnectionPool::new();
-        for _ in 0..5 {
-            assert_eq!(fetch(&pool, port).await, "hello");
-            // The connection goes back to the pool on a task of its own.
-            for _ in 0..100 {
-                if idle_count(&pool) == 1 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-        assert_eq!(*accepted.lock().unwrap(), 1);
-        let stats = pool.stats();
-        assert_eq!(stats.connections_opened, 1);
-        assert_eq!(stats.reused, 4);
-    }
-
-    #[tokio::test]
-    async fn a_response_dropped_unread_closes_its_connection() {
-        let (port, accepted) = server().await;
-        let pool = ConnectionPool::new();
-        let (response, _) = pool.send(get_path(port, "/big"), None).await.unwrap();
-        drop(response);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(fetch(&pool, port).await, "hello");
-        assert_eq!(*accepted.lock().unwrap(), 2);
-    }
-
-    /// The plain connector refuses an https URI (and any other scheme) rather than send it
-    /// in the clear.
-    #[tokio::test]
-    async fn only_http_uris_go_out_in_the_clear() {
-        let pool = ConnectionPool::new();
-        for uri in ["https://127.0.0.1:1/v2/", "ftp://127.0.0.1:1/v2/"] {
-            let body = Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed_unsync();
-            let request = http::Request::get(uri).body(body).unwrap();
-            match pool.send(request, None).await {
-                Err(HttpError::HttpRequestUriInvalid) => {}
-                Err(other) => panic!("{uri}: {other:?}"),
-                Ok(_) => panic!("{uri}: sent"),
-            }
-        }
-        assert_eq!(pool.stats().connections_opened, 0);
-    }
-
-    #[test]
-    fn default_ports_come_from_the_scheme() {
-        let uri: http::Uri = "http://example.com/v2/".parse().unwrap();
-        assert_eq!(authority_with_port(&uri).unwrap(), "example.com:80");
-        let uri: http::Uri = "https://example.com/v2/".parse().unwrap();
-        assert_eq!(authority_with_port(&uri).unwrap(), "example.com:443");
-        let uri: http::Uri = "http://127.0.0.1:5000/v2/".parse().unwrap();
-        assert_eq!(authority_with_port(&uri).unwrap(), "127.0.0.1:5000");
-    }
-}
+mod tests;

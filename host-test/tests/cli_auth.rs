@@ -1,6 +1,6 @@
 //! The `kloset-oci` command against an htpasswd-protected registry: credentials from
 //! Docker's config.json (`auths`, `credHelpers`), from `-o username` with a password from
-//! the environment or stdin; refused command-line secrets; `--stats`.
+//! the environment or stdin; refused command-line secrets (`bench` too); `--stats`.
 
 mod common;
 
@@ -258,6 +258,33 @@ fn secrets_as_command_line_values_are_refused() {
             line.contains("never taken as a command-line value"),
             "{line}"
         );
+    }
+}
+
+/// `bench` takes no credentials, and refuses a secret on its command line with the very
+/// line every other command prints. Nothing is loaded first: the component named does not
+/// exist, and no registry listens at the location.
+#[test]
+fn bench_refuses_secrets_as_command_line_values_like_every_command() {
+    let docker = tempfile::tempdir().unwrap();
+    let missing = docker.path().join("absent.wasm");
+    let missing = missing.to_str().unwrap();
+    let location = "oci://127.0.0.1:1/bench";
+    for secret in [format!("password={PASSWORD}"), format!("token={PASSWORD}")] {
+        let ping = failed(&run(
+            docker.path(),
+            location,
+            &["-o", &secret, "ping"],
+            &[],
+            b"",
+        ));
+        assert!(
+            ping.contains("never taken as a command-line value"),
+            "{ping}"
+        );
+        let args = ["--component", missing, "-o", &secret, "bench", "--quick"];
+        let bench = failed(&run(docker.path(), location, &args, &[], b""));
+        assert_eq!(bench, ping, "bench refuses {secret:?} as ping does");
     }
 }
 

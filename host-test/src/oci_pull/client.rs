@@ -3,9 +3,15 @@
 //!
 //! Requests go through a keep-alive [`ConnectionPool`] of the pull's own (HTTP/1.1), https with
 //! the host's [`TlsClient`]: the system's roots plus the CA file of [`PullOptions::ca`](super::PullOptions::ca), as for
-//! stores. Credentials are a later addition: they belong in
-//! [`RegistryClient::get`], sent only to the registry's own authority, never on a redirect to
-//! another host.
+//! stores.
+//!
+//! Redirects follow the store's rules, with the component's own code
+//! ([`kloset_oci::registry::follow`], at most [`MAX_REDIRECTS`] hops): a `Location` is
+//! resolved against the request, and refused unless it is http(s) and, from https, https
+//! again. A plain-http pull (loopback, or `plain_http`) may go either way, as a plain-http store
+//! may. A pull sends no credentials; were they added, they belong in [`RegistryClient::get`],
+//! for requests to the registry's own origin (`scheme://host:port`,
+//! [`kloset_oci::http::origin_of`]) only, never on a redirect elsewhere.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,13 +21,15 @@ use http::{header, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::RequestOptions;
 
+// Redirects followed for one GET (blob GETs are often sent to storage or a CDN): the
+// store's bound.
+use kloset_oci::redirect::MAX_REDIRECTS;
+
 use crate::error::{ErrorKind, StoreError};
 use crate::pool::ConnectionPool;
 use crate::tls_client::TlsClient;
 use crate::tls_trust::CaBundle;
 
-/// Redirects followed for one GET (blob GETs are often sent to storage or a CDN).
-const MAX_REDIRECTS: usize = 5;
 const TIMEOUTS: RequestOptions = RequestOptions {
     connect_timeout: Some(Duration::from_secs(30)),
     first_byte_timeout: Some(Duration::from_secs(60)),
@@ -69,10 +77,15 @@ impl RegistryClient {
         limit: u64,
         what: &str,
     ) -> Result<Answer, StoreError> {
-        let mut uri: Uri = format!("{}{path}", self.base)
-            .parse()
-            .map_err(|_| StoreError::new(ErrorKind::InvalidConfig, format!("{what}: bad URL")))?;
-        for _ in 0..=MAX_REDIRECTS {
+        let mut url = format!("{}{path}", self.base);
+        for hop in 0..=MAX_REDIRECTS {
+            let uri: Uri = url.parse().map_err(|_| match hop {
+                0 => StoreError::new(ErrorKind::InvalidConfig, format!("{what}: bad URL")),
+                _ => StoreError::new(
+                    ErrorKind::Protocol,
+                    format!("{what}: a redirect to an unusable URL"),
+                ),
+            })?;
             // hyper's connection-level client sends exactly the headers given: Host included.
             let host = uri
                 .authority()
@@ -103,7 +116,7 @@ impl RegistryClient {
             // A response dropped unread closes its connection: returning early stops it.
             let status = response.status();
             if status.is_redirection() {
-                uri = redirect_target(&uri, response.headers(), what)?;
+                url = redirect_target(&url, response.headers(), what)?;
                 continue;
             }
             if status != StatusCode::OK {
@@ -174,29 +187,26 @@ fn too_large(what: &str, limit: u64) -> StoreError {
     )
 }
 
-/// The `Location` of a redirect, relative to the request's URI.
-fn redirect_target(from: &Uri, headers: &http::HeaderMap, what: &str) -> Result<Uri, StoreError> {
-    let bad = || {
-        StoreError::new(
-            ErrorKind::Protocol,
-            format!("{what}: a redirect without a usable Location"),
-        )
-    };
+/// Where a redirect from `from` leads: its `Location` resolved against the request, by the
+/// rule the store follows (never from https down to plain http).
+fn redirect_target(
+    from: &str,
+    headers: &http::HeaderMap,
+    what: &str,
+) -> Result<String, StoreError> {
     let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(bad)?;
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.parse().map_err(|_| bad());
-    }
-    if !location.starts_with('/') {
-        return Err(bad());
-    }
-    let scheme = from.scheme_str().unwrap_or("https");
-    let authority = from.authority().map(|a| a.as_str()).unwrap_or("");
-    format!("{scheme}://{authority}{location}")
-        .parse()
-        .map_err(|_| bad())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            StoreError::new(
+                ErrorKind::Protocol,
+                format!("{what}: a redirect without a usable Location"),
+            )
+        })?;
+    kloset_oci::registry::follow(from, location, "a redirect")
+        .map_err(|e| StoreError::new(ErrorKind::Protocol, format!("{what}: {}", e.message)))
 }
 
 /// A registry's refusal as an error kind a caller can act on.
@@ -216,28 +226,46 @@ fn status_error(status: StatusCode, what: &str) -> StoreError {
 mod tests {
     use super::*;
 
+    fn target(from: &str, location: &str) -> Result<String, StoreError> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::LOCATION, location.parse().unwrap());
+        redirect_target(from, &headers, "blob")
+    }
+
     #[test]
     fn redirects_resolve_against_the_request() {
-        let from: Uri = "http://127.0.0.1:5000/v2/x/blobs/sha256:ab"
-            .parse()
-            .unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert(header::LOCATION, "/storage/blob?sig=1".parse().unwrap());
+        let from = "http://127.0.0.1:5000/v2/x/blobs/sha256:ab";
         assert_eq!(
-            redirect_target(&from, &headers, "blob")
-                .unwrap()
-                .to_string(),
+            target(from, "/storage/blob?sig=1").unwrap(),
             "http://127.0.0.1:5000/storage/blob?sig=1"
         );
-        headers.insert(header::LOCATION, "https://cdn.example/b".parse().unwrap());
         assert_eq!(
-            redirect_target(&from, &headers, "blob")
-                .unwrap()
-                .to_string(),
+            target(from, "https://cdn.example/b").unwrap(),
             "https://cdn.example/b"
         );
-        headers.insert(header::LOCATION, "relative".parse().unwrap());
-        assert!(redirect_target(&from, &headers, "blob").is_err());
+        assert_eq!(
+            target(from, "other").unwrap(),
+            "http://127.0.0.1:5000/v2/x/blobs/other"
+        );
+        assert!(target(from, "ftp://127.0.0.1/b").is_err());
+        assert!(redirect_target(from, &http::HeaderMap::new(), "blob").is_err());
+    }
+
+    #[test]
+    fn https_never_leads_down_to_plain_http() {
+        let from = "https://registry.example/v2/x/blobs/sha256:ab";
+        for location in ["http://cdn.example/b", "HTTP://registry.example/b"] {
+            let err = target(from, location).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Protocol);
+            assert!(
+                err.message.contains("from https down to plain http"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            target(from, "//cdn.example/b").unwrap(),
+            "https://cdn.example/b"
+        );
     }
 
     #[test]

@@ -124,6 +124,12 @@ impl Puller {
     /// Fetches (or finds in the cache) the component of the reference, checked against its
     /// digests.
     pub async fn pull(&self) -> Result<PulledComponent, StoreError> {
+        Ok(self.pull_verified().await?.0)
+    }
+
+    /// [`Puller::pull`], with the component's bytes as they were checked against its digest:
+    /// what is to run, rather than the cached file, which could change once checked.
+    pub(crate) async fn pull_verified(&self) -> Result<(PulledComponent, Vec<u8>), StoreError> {
         let r = &self.reference;
         let manifest_digest = match r.digest() {
             Some(digest) => digest.clone(),
@@ -132,24 +138,28 @@ impl Puller {
         let manifest = self.manifest(&manifest_digest).await?;
         let layer = manifest::wasm_layer(&manifest, self.max_size)
             .map_err(|e| StoreError::new(e.kind, format!("{r}: {}", e.message)))?;
-        let path = match self.cache.get(Entry::Blob, &layer.digest) {
-            Some(_) => self.cache.path(Entry::Blob, &layer.digest),
-            None => {
+        // Read once and checked: these bytes, never the file again, are what may run.
+        let (path, blob) = match self.cache.get(Entry::Blob, &layer.digest) {
+            Some(blob) if blob.len() as u64 == layer.size => {
+                (self.cache.path(Entry::Blob, &layer.digest), blob)
+            }
+            _ => {
                 let what = format!("component {} of {r}", layer.digest);
                 let path = format!("/v2/{}/blobs/{}", r.repository(), layer.digest);
                 let blob = self.client.get(&path, "*/*", layer.size, &what).await?.body;
                 if blob.len() as u64 != layer.size || Digest::of(&blob) != layer.digest {
                     return Err(mismatch(&what, &layer.digest, &blob));
                 }
-                self.cache.put(Entry::Blob, &layer.digest, &blob)?
+                (self.cache.put(Entry::Blob, &layer.digest, &blob)?, blob)
             }
         };
-        Ok(PulledComponent {
+        let pulled = PulledComponent {
             manifest_digest,
             component_digest: layer.digest,
             size: layer.size,
             path,
-        })
+        };
+        Ok((pulled, blob))
     }
 
     /// The manifest digest a tag names, asked of the registry once per process.

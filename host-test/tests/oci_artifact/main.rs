@@ -14,6 +14,7 @@ mod fake_registry;
 mod http;
 mod publish;
 mod pull;
+mod pull_redirects;
 mod release;
 
 use common::registry::Registry;

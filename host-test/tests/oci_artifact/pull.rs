@@ -12,7 +12,7 @@ use crate::release::{component_bytes, published, wit_bytes};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kloset-oci");
 
-fn options(cache: &tempfile::TempDir) -> PullOptions {
+pub fn options(cache: &tempfile::TempDir) -> PullOptions {
     PullOptions {
         cache_dir: Some(cache.path().to_path_buf()),
         ..PullOptions::default()
@@ -23,14 +23,14 @@ fn puller(reference: &str, options: &PullOptions) -> Puller {
     Puller::new(&ComponentReference::parse(reference).unwrap(), options).unwrap()
 }
 
-async fn pull(reference: &str, options: &PullOptions) -> (Result<Vec<u8>, StoreError>, u64) {
+pub async fn pull(reference: &str, options: &PullOptions) -> (Result<Vec<u8>, StoreError>, u64) {
     let p = puller(reference, options);
     let got = p.pull().await.map(|c| std::fs::read(c.path).unwrap());
     (got, p.requests())
 }
 
 /// An artifact manifest of one layer of `media_type` holding `layer`.
-fn manifest(layer: &[u8], media_type: &str) -> Vec<u8> {
+pub fn manifest(layer: &[u8], media_type: &str) -> Vec<u8> {
     serde_json::json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -50,7 +50,7 @@ fn push_artifact(repository: &str, tag: &str, layer: &[u8], media_type: &str) ->
     push_manifest(&authority, repository, tag, &manifest(layer, media_type))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
