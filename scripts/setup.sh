@@ -32,6 +32,7 @@ install_missing() {
     # The Debian package enables a system service on port 5000; nothing here uses it.
     install_wkg
     install_plakar
+    install_registries
 }
 
 # wkg (the Wasm package tool) publishes the component and the WIT package as OCI artifacts.
@@ -56,14 +57,50 @@ install_plakar() {
     if [ "$("$PLAKAR" version 2>/dev/null | tail -n 1)" = "plakar/$PLAKAR_VERSION" ]; then
         return
     fi
-    if ! command -v go >/dev/null 2>&1; then
-        [ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"
-    fi
-    command -v go >/dev/null 2>&1 || { say "Go is needed to build Plakar: install Go 1.25 or newer"; return 1; }
+    need_go "to build Plakar" || return 1
     say "building Plakar $PLAKAR_VERSION into $TOOLS/bin (go build, about 2 minutes, once)"
     mkdir -p "$TOOLS/bin"
     (cd "$ROOT/scripts/plakar-build" &&
         CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go build -o "$PLAKAR" github.com/PlakarKorp/plakar)
+}
+
+# Go, for Plakar and the registries below: on PATH, or where the official tarball puts it.
+need_go() {
+    if ! command -v go >/dev/null 2>&1; then
+        [ -x /usr/local/go/bin/go ] && export PATH="$PATH:/usr/local/go/bin"
+    fi
+    command -v go >/dev/null 2>&1 || { say "Go is needed $1: install Go 1.25 or newer"; return 1; }
+}
+
+# Two more registry implementations, for the conformance and concurrency suites beside
+# Debian's distribution 2.8 (docs/registries.md): distribution 3 and go-containerregistry's
+# `crane registry serve`. `go install` puts them into the tools folder once (cold, with
+# empty Go caches on 2 cores: 250 s for distribution, then 19 s for crane). Distribution's
+# program is named `registry`, a name too generic to look up on PATH: the tests take both
+# from these variables.
+DISTRIBUTION3_VERSION="v3.1.2"
+CRANE_VERSION="v0.22.1"
+export KLOSET_OCI_DISTRIBUTION3_BIN="$TOOLS/bin/registry"
+export KLOSET_OCI_CRANE_BIN="$TOOLS/bin/crane"
+install_registries() {
+    # `registry --version` prints "<path> github.com/distribution/distribution/v3 v3.1.2+unknown".
+    case "$("$KLOSET_OCI_DISTRIBUTION3_BIN" --version 2>/dev/null)" in
+    *" $DISTRIBUTION3_VERSION" | *" $DISTRIBUTION3_VERSION+"*) ;;
+    *) go_install "distribution $DISTRIBUTION3_VERSION" \
+        "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION3_VERSION" ;;
+    esac
+    if [ "$("$KLOSET_OCI_CRANE_BIN" version 2>/dev/null)" != "$CRANE_VERSION" ]; then
+        go_install "crane $CRANE_VERSION" \
+            "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+    fi
+}
+
+# go_install WHAT PACKAGE@VERSION: into the tools folder.
+go_install() {
+    need_go "to install $1" || return 1
+    say "installing $1 into $TOOLS/bin (go install, a few minutes cold, once)"
+    mkdir -p "$TOOLS/bin"
+    GOBIN="$TOOLS/bin" CGO_ENABLED=0 go install "$2"
 }
 
 build_component() {

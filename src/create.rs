@@ -31,6 +31,7 @@ use crate::clock::{share, Clock};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{self, BlobRef, CANDIDATE_TAG_PREFIX, CONFIG_TAG, EMPTY_CONTENT};
+use crate::manifest_delete::delete_tagged_manifest;
 use crate::manifest_put::put_manifest;
 use crate::registry::Registry;
 use crate::upload::push_monolithic;
@@ -72,7 +73,7 @@ pub fn create(registry: &Registry, clock: &dyn Clock, config: &[u8]) -> Result<(
         }
         // A candidate left behind (a registry without deletes) is harmless once
         // `kloset-config` exists; before, later creates report it after STALE_AFTER.
-        let _ = registry.delete_manifest(&Digest::of(&candidate));
+        let _ = delete_tagged_manifest(registry, clock, &tag, &candidate);
         if won {
             return Ok(());
         }

@@ -15,12 +15,14 @@ pub mod error;
 pub mod http;
 pub mod layout;
 pub mod location;
+pub mod manifest_delete;
 pub mod manifest_put;
 pub mod options;
 pub mod redirect;
 pub mod registry;
 pub mod retry;
 pub mod store;
+pub mod tag_pages;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]

@@ -6,6 +6,7 @@ use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
 use crate::http::{authority_of, has_scheme, send, Method, Request, Response, Transport};
 use crate::layout::{BlobRef, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
+use crate::tag_pages;
 
 /// Error bodies are read up to this size and the rest is dropped.
 const ERROR_BODY_LIMIT: usize = 16 << 10;
@@ -18,12 +19,27 @@ const TAG_PAGES_MAX: usize = 50_000;
 /// objects). README "Requests" documents the bound.
 pub const TAGS_MAX: usize = 2_000_000;
 /// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
-const TAG_PAGE_SIZE: u32 = 1000;
+pub(crate) const TAG_PAGE_SIZE: u32 = 1000;
 
 /// A client of one repository on one registry.
 pub struct Registry {
     pub(crate) transport: Box<dyn Transport>,
     pub(crate) location: Location,
+    /// Set once the registry refused to delete a tag (distribution 2.8): later deletes do not
+    /// ask again (`manifest_delete.rs`).
+    pub(crate) refuses_tag_deletes: std::cell::Cell<bool>,
+}
+
+/// The answer to a delete by tag ("Deleting tags", distribution spec end-9).
+#[derive(Debug, PartialEq, Eq)]
+pub enum TagDelete {
+    Deleted,
+    /// No such tag (404).
+    Absent,
+    /// The registry does not delete tags: 405 or `UNSUPPORTED`, or distribution 2.8's 400
+    /// `DIGEST_INVALID` (it parses the reference of a DELETE as a digest:
+    /// registry/handlers/manifests.go, `DeleteManifest`).
+    Refused,
 }
 
 /// The result of a manifest PUT that the store can act on.
@@ -39,6 +55,7 @@ impl Registry {
         Registry {
             transport,
             location,
+            refuses_tag_deletes: std::cell::Cell::new(false),
         }
     }
 
@@ -136,7 +153,29 @@ impl Registry {
         }
     }
 
-    /// Every tag of the repository, following `Link: <...>; rel="next"` pages.
+    /// Deletes a tag (the manifest it names stays where another tag or a digest names it).
+    pub fn delete_tag(&self, tag: &str) -> Result<TagDelete> {
+        let request = Request::new(Method::Delete, self.url(&format!("manifests/{tag}")));
+        let response = self.send(request)?;
+        response.check_headers()?;
+        if matches!(response.status, 200 | 202 | 204) {
+            return Ok(TagDelete::Deleted);
+        }
+        let status = response.status;
+        let body = response.read_prefix(ERROR_BODY_LIMIT);
+        if status == 400 && ErrorBody::names_code(&body, "DIGEST_INVALID") {
+            return Ok(TagDelete::Refused);
+        }
+        let e = classify(status, &body);
+        match e.kind {
+            ErrorKind::NotFound => Ok(TagDelete::Absent),
+            ErrorKind::Unsupported => Ok(TagDelete::Refused),
+            _ => Err(e),
+        }
+    }
+
+    /// Every tag of the repository, following `Link: <...>; rel="next"` pages, and after a
+    /// full page without `Link`, asking for the tags after its last (`tag_pages.rs`).
     /// `None` where the repository does not exist.
     pub fn tags(&self) -> Result<Option<Vec<String>>> {
         #[derive(serde::Deserialize)]
@@ -145,6 +184,8 @@ impl Registry {
         }
         let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
         let mut tags = Vec::new();
+        // The `last=` of a page asked for after a full page without `Link`.
+        let mut last: Option<String> = None;
         let mut visited = std::collections::HashSet::new();
         for _ in 0..TAG_PAGES_MAX {
             visited.insert(url.clone());
@@ -160,7 +201,17 @@ impl Registry {
             let body = response.read_to_end(TAG_PAGE_LIMIT)?;
             let page: Page = serde_json::from_slice(&body)
                 .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
-            add_page(&mut tags, page.tags.unwrap_or_default(), TAGS_MAX)?;
+            let mut page = page.tags.unwrap_or_default();
+            let full = page.len() == TAG_PAGE_SIZE as usize;
+            if let Some(last) = &last {
+                tag_pages::keep_after(last, &mut page);
+            }
+            let unlinked = match next {
+                None => tag_pages::next_unlinked(&url, TAG_PAGE_SIZE, full, &page),
+                Some(_) => None,
+            };
+            add_page(&mut tags, page, TAGS_MAX)?;
+            last = None;
             match next {
                 Some(next) if visited.contains(&next) => {
                     return Err(Error::protocol(
@@ -168,7 +219,10 @@ impl Registry {
                     ))
                 }
                 Some(next) => url = next,
-                None => return Ok(Some(tags)),
+                None => match unlinked {
+                    Some(page) => (url, last) = (page.url, Some(page.last)),
+                    None => return Ok(Some(tags)),
+                },
             }
         }
         Err(Error::protocol(format!(

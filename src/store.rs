@@ -9,11 +9,11 @@ use crate::auth::Auth;
 use crate::blob_read::{BlobReader, ByteRange};
 use crate::clock::Clock;
 use crate::create;
-use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG};
 use crate::location::Location;
+use crate::manifest_delete;
 use crate::manifest_put;
 use crate::options::Options;
 use crate::redirect::Redirect;
@@ -271,12 +271,12 @@ impl Store {
             // Delete only what is provably this object's own manifest.
             layout::parse_object_manifest(&manifest, kind, &mac)?;
             self.inner.blobs.borrow_mut().remove(&(kind, mac));
-            match self.inner.registry.delete_manifest(&Digest::of(&manifest)) {
-                // Found a moment ago, gone now: a DELETE sent again after its answer was lost
-                // finds nothing left to delete. Either way the object is gone, as asked.
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-                other => other,
-            }
+            manifest_delete::delete_tagged_manifest(
+                &self.inner.registry,
+                &*self.inner.clock,
+                &tag,
+                &manifest,
+            )
         };
         steps().map_err(|e| e.context(&name))
     }

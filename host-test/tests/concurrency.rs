@@ -13,3 +13,14 @@ use suite::Setup;
 static DISTRIBUTION: Setup = Setup::new("distribution", Registry::start_new, Vec::new);
 
 concurrency_suite!(concurrent_distribution, &crate::DISTRIBUTION);
+
+/// distribution 3 (`registry`, installed by scripts/setup.sh).
+static DISTRIBUTION3: Setup = Setup::new("distribution3", Registry::start_distribution3, Vec::new);
+
+concurrency_suite!(concurrent_distribution3, &crate::DISTRIBUTION3);
+
+/// go-containerregistry's registry (`crane registry serve`, installed by scripts/setup.sh).
+static CRANE: Setup =
+    Setup::new("crane", Registry::start_crane, Vec::new).without_garbage_collector();
+
+concurrency_suite!(concurrent_crane, &crate::CRANE);

@@ -1,7 +1,10 @@
-//! The conformance suite against a local distribution registry over plain HTTP.
+//! The conformance suite against each registry implementation the project tests, over plain
+//! HTTP on loopback (docs/registries.md).
 //!
-//! Needs `docker-registry` (distribution 2.8.x) on PATH and the component built with
-//! `cargo build --release -p kloset-oci --target wasm32-wasip2` (or `KLOSET_OCI_COMPONENT`).
+//! Needs `docker-registry` (distribution 2.8.x) on PATH, distribution 3 and crane where
+//! scripts/setup.sh installs them (`KLOSET_OCI_DISTRIBUTION3_BIN`, `KLOSET_OCI_CRANE_BIN`),
+//! and the component built with `cargo build --release -p kloset-oci --target wasm32-wasip2`
+//! (or `KLOSET_OCI_COMPONENT`).
 
 mod common;
 mod suite;
@@ -13,6 +16,22 @@ use suite::Setup;
 static PLAIN_HTTP: Setup = Setup::new("distribution-plain-http", Registry::start_new, Vec::new);
 
 conformance_suite!(distribution_plain_http, &crate::PLAIN_HTTP);
+
+/// Distribution 3 over plain HTTP: 2.8's config, and its own `garbage-collect`.
+static DISTRIBUTION3: Setup = Setup::new(
+    "distribution3-plain-http",
+    Registry::start_distribution3,
+    Vec::new,
+);
+
+conformance_suite!(distribution3_plain_http, &crate::DISTRIBUTION3);
+
+/// go-containerregistry's registry over plain HTTP: no garbage collector, and its manifests
+/// live in memory only.
+static CRANE: Setup =
+    Setup::new("crane-plain-http", Registry::start_crane, Vec::new).without_garbage_collector();
+
+conformance_suite!(crane_plain_http, &crate::CRANE);
 
 /// The same registry reached with `plain_http=true` spelled out.
 fn explicit_plain_http() -> Vec<(String, String)> {

@@ -42,7 +42,9 @@ fn delete_removes_only_this_objects_manifest() {
         &format!("/manifests/{}", Digest::of(&manifest)),
         Answer::new(202),
     );
+    t.expect(Delete, &tag_path(Kind::State, &MAC), Answer::new(404));
     store(&t).delete(Kind::State, MAC).unwrap();
+    assert_eq!(t.remaining(), 0);
     // A tag that points at another object's manifest is never deleted through.
     let t = Scripted::default();
     let other = layout::object_manifest(Kind::State, &Mac([9; 32]), blob_of(b"x"));

@@ -47,6 +47,13 @@ fn round(t: &Scripted, tag: &str, listed: &[&str], config: Answer) {
     t.expect(Get, CONFIG_PATH, config);
 }
 
+/// Scripts the removal of a candidate: deleted by digest, and its tag found gone.
+fn removed(t: &Scripted, tag: &str, manifest: &[u8]) {
+    let delete = format!("/manifests/{}", Digest::of(manifest));
+    t.expect(Delete, &delete, Answer::new(202));
+    t.expect(Delete, &format!("/manifests/{tag}"), Answer::new(404));
+}
+
 #[test]
 fn a_lone_create_tags_a_candidate_then_the_config_then_removes_the_candidate() {
     let t = Scripted::default();
@@ -54,8 +61,7 @@ fn a_lone_create_tags_a_candidate_then_the_config_then_removes_the_candidate() {
     let (tag, manifest) = candidate(b"cfg", 1);
     round(&t, &tag, &[&tag, "lock-00"], Answer::new(404));
     t.expect(Put, CONFIG_PATH, Answer::new(201));
-    let delete = format!("/manifests/{}", Digest::of(&manifest));
-    t.expect(Delete, &delete, Answer::new(202));
+    removed(&t, &tag, &manifest);
     store(&t).create(b"cfg").unwrap();
     assert_eq!(t.remaining(), 0);
     let seen = t.seen();
@@ -75,7 +81,7 @@ fn a_create_that_lists_another_candidate_loses_to_the_store_that_won() {
     let (tag, manifest) = candidate(b"mine", 1);
     let theirs = layout::candidate_tag(0xffff);
     round(&t, &tag, &[&theirs, &tag], Answer::new(404));
-    t.expect(Delete, &Digest::of(&manifest).to_string(), Answer::new(202));
+    removed(&t, &tag, &manifest);
     let winner = layout::config_manifest(blob_of(b"theirs"));
     t.expect(Get, CONFIG_PATH, Answer::new(200).body(winner));
     let e = store(&t).create(b"mine").unwrap_err();
@@ -90,7 +96,7 @@ fn a_create_that_finds_the_config_after_listing_does_not_tag_it() {
     let (tag, manifest) = candidate(b"mine", 1);
     let winner = layout::config_manifest(blob_of(b"theirs"));
     round(&t, &tag, &[&tag], Answer::new(200).body(winner.clone()));
-    t.expect(Delete, &Digest::of(&manifest).to_string(), Answer::new(202));
+    removed(&t, &tag, &manifest);
     t.expect(Get, CONFIG_PATH, Answer::new(200).body(winner));
     assert_eq!(
         store(&t).create(b"mine").unwrap_err().kind,
@@ -106,21 +112,13 @@ fn creates_that_meet_and_all_lose_try_again_after_a_pause() {
     let (first, first_manifest) = candidate(b"cfg", 1);
     let other = layout::candidate_tag(0xabc);
     round(&t, &first, &[&first, &other], Answer::new(404));
-    t.expect(
-        Delete,
-        &Digest::of(&first_manifest).to_string(),
-        Answer::new(202),
-    );
+    removed(&t, &first, &first_manifest);
     t.expect(Get, CONFIG_PATH, Answer::new(404));
     // The other create lost too and removed its candidate: this one tries again alone.
     let (second, second_manifest) = candidate(b"cfg", 2);
     round(&t, &second, &[&second], Answer::new(404));
     t.expect(Put, CONFIG_PATH, Answer::new(201));
-    t.expect(
-        Delete,
-        &Digest::of(&second_manifest).to_string(),
-        Answer::new(202),
-    );
+    removed(&t, &second, &second_manifest);
     let (s, clock) = store_and_clock(&t);
     s.create(b"cfg").unwrap();
     assert_eq!(t.remaining(), 0);

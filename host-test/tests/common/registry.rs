@@ -1,13 +1,13 @@
-//! A local distribution registry for the tests: the library's [`LocalRegistry`], whose
-//! failures panic here (a test cannot go on without its registry). A registry can keep
-//! companions alive for as long as it lives (the token service it trusts, the storage host
-//! it redirects to).
+//! A local registry for the tests: the library's [`LocalRegistry`] (distribution 2.8 unless
+//! another implementation is named), whose failures panic here (a test cannot go on without
+//! its registry). A registry can keep companions alive for as long as it lives (the token
+//! service it trusts, the storage host it redirects to).
 
 use std::any::Any;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kloset_oci_host::local_registry::LocalRegistry;
+use kloset_oci_host::local_registry::{Implementation, LocalRegistry};
 
 pub struct Registry {
     local: LocalRegistry,
@@ -15,20 +15,34 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts a registry with deletes enabled on a free loopback port.
+    /// Starts distribution 2.8 with deletes enabled on a free loopback port.
     pub fn start_new() -> Registry {
         Registry::start_with_config("")
     }
 
-    /// Starts a registry whose YAML config gets `extra` appended (top-level sections such as
-    /// `auth:`), for setups other than plain HTTP.
+    /// Starts distribution 3 (`registry` from scripts/setup.sh) with deletes enabled.
+    pub fn start_distribution3() -> Registry {
+        Registry::launch(Implementation::Distribution3, "")
+    }
+
+    /// Starts go-containerregistry's registry (`crane registry serve`, from scripts/setup.sh).
+    pub fn start_crane() -> Registry {
+        Registry::launch(Implementation::GoContainerRegistry, "")
+    }
+
+    /// Starts distribution 2.8 whose YAML config gets `extra` appended (top-level sections
+    /// such as `auth:`), for setups other than plain HTTP.
     pub fn start_with_config(extra: &str) -> Registry {
-        match LocalRegistry::start_with_config(extra) {
+        Registry::launch(Implementation::Distribution2, extra)
+    }
+
+    fn launch(implementation: Implementation, extra: &str) -> Registry {
+        match LocalRegistry::start_implementation(implementation, extra) {
             Ok(local) => Registry {
                 local,
                 companions: Vec::new(),
             },
-            Err(e) => panic!("cannot start the local registry: {e}"),
+            Err(e) => panic!("cannot start the local registry, {implementation}: {e}"),
         }
     }
 

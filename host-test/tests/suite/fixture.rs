@@ -24,10 +24,15 @@ pub struct Setup {
     pub load_backend: Option<fn() -> Backend>,
     /// What the host adds to the stores' requests (a CA file), where not the defaults.
     pub settings: Option<fn() -> HostSettings>,
+    /// Runs `garbage-collect --delete-untagged` on the setup's stopped registry and returns
+    /// its output; `None` where the implementation has none (its cases say they skip).
+    pub garbage_collect: Option<fn(&Registry) -> String>,
     loaded: OnceLock<Backend>,
 }
 
 impl Setup {
+    /// A setup of a distribution registry (which collects garbage) started by
+    /// `start_registry`, its stores connected with `options`.
     #[allow(dead_code)] // not every test binary has a setup of each kind
     pub const fn new(
         name: &'static str,
@@ -41,8 +46,16 @@ impl Setup {
             shared: OnceLock::new(),
             load_backend: None,
             settings: None,
+            garbage_collect: Some(Registry::garbage_collect as fn(&Registry) -> String),
             loaded: OnceLock::new(),
         }
+    }
+
+    /// The setup, for an implementation without a garbage collector.
+    #[allow(dead_code)]
+    pub const fn without_garbage_collector(mut self) -> Setup {
+        self.garbage_collect = None;
+        self
     }
 
     /// A setup whose stores connect with the host settings `settings` makes (a CA file).
@@ -105,6 +118,12 @@ impl Fixture {
 
     fn shared_registry(&self) -> &'static Registry {
         self.setup.shared.get_or_init(self.setup.start_registry)
+    }
+
+    /// Says that this case does not apply to the setup, and why; the case then returns.
+    #[allow(dead_code)]
+    pub fn skip(&self, why: &str) {
+        println!("skipped {}/{}: {why}", self.setup.name, self.case);
     }
 
     /// A location no other case uses, on the shared registry.

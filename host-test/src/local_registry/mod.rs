@@ -1,11 +1,14 @@
-//! A throwaway distribution registry (`docker-registry serve`, Debian's distribution 2.8) on
-//! a free loopback port, with its storage in a temporary directory: for the test suites and
-//! `kloset-oci bench`.
+//! A throwaway registry on a free loopback port, with its storage in a temporary directory:
+//! for the test suites and `kloset-oci bench`. Distribution 2.8 (Debian's `docker-registry`)
+//! unless another [`Implementation`] is asked for (`implementation.rs`).
 //!
 //! The registry runs under a small `sh` wrapper that holds a pipe from this process: when the
 //! process ends, even without running destructors, the pipe closes and the wrapper kills the
 //! registry and removes its directory.
 
+mod implementation;
+
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
@@ -16,17 +19,14 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-/// Environment variable naming the registry program (default: `docker-registry` on PATH).
-pub const REGISTRY_BIN_ENV: &str = "KLOSET_OCI_REGISTRY_BIN";
-
-fn registry_program() -> String {
-    std::env::var(REGISTRY_BIN_ENV).unwrap_or_else(|_| "docker-registry".to_string())
-}
+pub use implementation::{Implementation, CRANE_BIN_ENV, DISTRIBUTION3_BIN_ENV, REGISTRY_BIN_ENV};
 
 /// Kills the registry when its stdin gets a line (`stop`) or closes; on close, this process
-/// is gone: remove the data directory too. $1 program, $2 config, $3 directory.
+/// is gone: remove the data directory too. $1 directory, then the program and its arguments.
 const WRAPPER: &str = r#"
-"$1" serve "$2" >>"$3/registry.log" 2>&1 &
+dir=$1
+shift
+"$@" >>"$dir/registry.log" 2>&1 &
 pid=$!
 if read -r line; then
     kill -KILL "$pid" 2>/dev/null
@@ -34,7 +34,7 @@ if read -r line; then
 else
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    rm -rf -- "$3"
+    rm -rf -- "$dir"
 fi
 "#;
 
@@ -58,16 +58,28 @@ fn io_error(doing: &str) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 }
 
 pub struct LocalRegistry {
+    implementation: Implementation,
     port: u16,
     dir: TempDir,
-    config: PathBuf,
+    program: OsString,
+    args: Vec<OsString>,
     running: Option<(Child, ChildStdin)>,
 }
 
 impl LocalRegistry {
-    /// Starts a registry with deletes enabled on a free loopback port; its YAML config gets
-    /// `extra` appended (top-level sections such as `auth:`).
+    /// Starts distribution 2.8 with deletes enabled on a free loopback port; its YAML config
+    /// gets `extra` appended (top-level sections such as `auth:`).
     pub fn start_with_config(extra: &str) -> Result<LocalRegistry, RegistryError> {
+        LocalRegistry::start_implementation(Implementation::Distribution2, extra)
+    }
+
+    /// Starts `implementation` with deletes enabled on a free loopback port. `extra` is
+    /// appended to a distribution config; an implementation without one takes none.
+    pub fn start_implementation(
+        implementation: Implementation,
+        extra: &str,
+    ) -> Result<LocalRegistry, RegistryError> {
+        let program = implementation.program()?;
         let dir = tempfile::Builder::new()
             .prefix("kloset-oci-registry-")
             .tempdir()
@@ -75,23 +87,22 @@ impl LocalRegistry {
         let port = free_loopback_port()?;
         let data = dir.path().join("data");
         fs::create_dir(&data).map_err(io_error("create the registry data directory"))?;
-        let config = dir.path().join("config.yml");
-        let yaml = format!(
-            "version: 0.1\n\
-             log:\n  level: warn\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: kloset-oci-test-secret\n{extra}",
-            data = data.display(),
-        );
-        fs::write(&config, yaml).map_err(io_error("write the registry config"))?;
+        let args = implementation.prepare(dir.path(), &data, port, extra)?;
         let mut registry = LocalRegistry {
+            implementation,
             port,
             dir,
-            config,
+            program,
+            args,
             running: None,
         };
         registry.start()?;
         Ok(registry)
+    }
+
+    /// The program that serves.
+    pub fn implementation(&self) -> Implementation {
+        self.implementation
     }
 
     pub fn port(&self) -> u16 {
@@ -103,13 +114,15 @@ impl LocalRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// The storage root (`storage.filesystem.rootdirectory`): blobs live under
-    /// `docker/registry/v2/blobs/sha256/<2 hex>/<hex>/data` in it.
+    /// The storage root (distribution's `storage.filesystem.rootdirectory`, crane's `--disk`):
+    /// distribution keeps blobs under `docker/registry/v2/blobs/sha256/<2 hex>/<hex>/data`
+    /// in it.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
     /// Starts the registry (again) on the same port and directory; waits until it answers.
+    /// What it holds then depends on [`Implementation::keeps_data_across_restarts`].
     pub fn start(&mut self) -> Result<(), RegistryError> {
         if self.running.is_some() {
             return Err(RegistryError("the registry is already running".into()));
@@ -118,9 +131,9 @@ impl LocalRegistry {
             .arg("-c")
             .arg(WRAPPER)
             .arg("kloset-oci-registry")
-            .arg(registry_program())
-            .arg(&self.config)
             .arg(self.dir.path())
+            .arg(&self.program)
+            .args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -147,12 +160,11 @@ impl LocalRegistry {
                 "stop the registry before collecting garbage".into(),
             ));
         }
-        let out = Command::new(registry_program())
-            .arg("garbage-collect")
-            .arg("--delete-untagged")
-            .arg(&self.config)
+        let args = self.implementation.garbage_collect_args(self.dir.path())?;
+        let out = Command::new(&self.program)
+            .args(args)
             .output()
-            .map_err(io_error("run docker-registry garbage-collect"))?;
+            .map_err(io_error("run garbage-collect"))?;
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -168,18 +180,9 @@ impl LocalRegistry {
         Ok(text)
     }
 
-    /// How many blobs the registry keeps on disk (`.../blobs/sha256/<xx>/<digest>/data`).
+    /// How many blobs the registry keeps on disk.
     pub fn blob_count(&self) -> usize {
-        let root = self.data_dir().join("docker/registry/v2/blobs/sha256");
-        let Ok(prefixes) = fs::read_dir(&root) else {
-            return 0;
-        };
-        prefixes
-            .flatten()
-            .filter_map(|prefix| fs::read_dir(prefix.path()).ok())
-            .flat_map(|blobs| blobs.flatten())
-            .filter(|blob| blob.path().join("data").is_file())
-            .count()
+        self.implementation.blob_count(&self.data_dir())
     }
 
     /// The last lines of the registry's log.
@@ -197,7 +200,8 @@ impl LocalRegistry {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.running = None;
                     return Err(RegistryError(format!(
-                        "the registry exited ({status}):\n{}",
+                        "{} exited ({status}):\n{}",
+                        self.implementation,
                         self.log_tail()
                     )));
                 }
@@ -207,9 +211,10 @@ impl LocalRegistry {
         let log = self.log_tail();
         self.stop();
         Err(RegistryError(format!(
-            "the registry on port {} did not answer GET /v2/ (is {} installed?):\n{log}",
+            "{} on port {} did not answer GET /v2/ (is {} installed?):\n{log}",
+            self.implementation,
             self.port,
-            registry_program()
+            self.program.to_string_lossy()
         )))
     }
 }
