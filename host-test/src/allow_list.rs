@@ -30,6 +30,17 @@ impl AllowList {
         self.learned.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether `uri` is on the location's own authority (the operator's choice), rather
+    /// than on a host the registry named.
+    pub fn is_origin(&self, uri: &http::Uri) -> bool {
+        self.origin.allows(uri)
+    }
+
+    /// The location's host, as written (`[::1]` with brackets).
+    pub fn origin_host(&self) -> &str {
+        self.origin.host()
+    }
+
     pub fn allows(&self, uri: &http::Uri) -> bool {
         self.origin.allows(uri) || self.learned().iter().any(|a| a.allows(uri))
     }
@@ -69,7 +80,11 @@ impl AllowList {
         if !matches!(scheme, "http" | "https") || self.allows(&uri) {
             return;
         }
-        let Ok(allowed) = AllowedAuthority::from_location(&format!("oci://{authority}/")) else {
+        // Plain http only where the store itself is plain http: an https store's named hosts
+        // are https, loopback or not (the component refuses the downgrade too).
+        let plain = [("plain_http".to_string(), self.origin.plain().to_string())];
+        let Ok(allowed) = AllowedAuthority::for_store(&format!("oci://{authority}/"), &plain)
+        else {
             return;
         };
         let mut learned = self.learned();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
+use crate::address_policy::Resolver;
 use crate::bindings;
 use crate::compile_cache::{cache_dir_from_env, load_component, CacheOutcome};
 use crate::error::{flatten, StoreError};
@@ -47,6 +48,14 @@ pub struct HostSettings {
     /// Faults injected into the store's requests (tests only). Shared, so that several
     /// stores can draw from one seeded sequence and its counts can be read afterwards.
     pub faults: Option<Arc<FaultInjector>>,
+    /// Let hosts the registry names (token realms, redirects) resolve to internal addresses
+    /// even where the registry itself is not internal (`-o private_hosts=true`): for a
+    /// public registry whose token server is on the operator's network. See
+    /// [`address_policy`](crate::address_policy).
+    pub private_hosts: bool,
+    /// Name resolution for connections; `None`: the system's. Tests give one that plays a
+    /// remote registry on loopback.
+    pub resolver: Option<Arc<dyn Resolver>>,
 }
 
 /// A loaded component, ready to make stores. Cheap to clone.

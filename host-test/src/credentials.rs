@@ -78,6 +78,9 @@ pub struct ResolvedOptions {
     pub credentials_source: Option<String>,
     /// The CA file to trust besides the system roots (a host option, never the component's).
     pub ca_bundle: Option<CaBundle>,
+    /// `private_hosts=true`: hosts the registry names may be internal (a host option:
+    /// [`HostSettings::private_hosts`](crate::HostSettings)).
+    pub private_hosts: bool,
 }
 
 impl ResolvedOptions {
@@ -132,6 +135,7 @@ pub fn resolve(
     let mut options = Vec::new();
     let mut given = Given::default();
     let mut ca_option: Option<PathBuf> = None;
+    let mut private_hosts = false;
     for (key, value) in raw {
         match key.as_str() {
             "password" if sources.plain_secrets => given.password_value = Some(Secret::new(value)),
@@ -148,6 +152,13 @@ pub fn resolve(
                 }
             }
             "ca_file" => ca_option = Some(PathBuf::from(value)),
+            "private_hosts" => {
+                private_hosts = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("private_hosts must be true or false")),
+                }
+            }
             _ => options.push((key, value)),
         }
     }
@@ -176,6 +187,7 @@ pub fn resolve(
         credentials,
         credentials_source,
         ca_bundle,
+        private_hosts,
     })
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::address_policy::{ConnectPolicy, Reach, Resolver, SystemResolver};
 use crate::allow_list::AllowList;
 use crate::backend::HostSettings;
 use crate::faults::{self, FaultInjector};
@@ -30,6 +31,8 @@ pub struct RegistryHooks {
     /// The https client for the settings' trust, made on the first https request.
     tls: Option<TlsClient>,
     faults: Option<Arc<FaultInjector>>,
+    /// Which addresses each request's connection may reach.
+    reach: Arc<ReachPolicy>,
 }
 
 impl RegistryHooks {
@@ -51,13 +54,62 @@ impl RegistryHooks {
         pool: ConnectionPool,
         settings: &HostSettings,
     ) -> Self {
+        let allowed = Arc::new(AllowList::new(allowed));
         RegistryHooks {
-            allowed: Arc::new(AllowList::new(allowed)),
+            reach: Arc::new(ReachPolicy::new(allowed.clone(), settings)),
+            allowed,
             counters,
             pool,
             faults: settings.faults.clone(),
             settings: settings.clone(),
             tls: None,
+        }
+    }
+}
+
+/// What a store's connections may reach ([`crate::address_policy`]): the location's host
+/// anything; a host the registry named only public addresses, unless the registry itself is
+/// internal or the settings allow private hosts.
+struct ReachPolicy {
+    allowed: Arc<AllowList>,
+    resolver: Arc<dyn Resolver>,
+    private_hosts: bool,
+    /// Whether the location's host resolves to an internal address: found once, on the first
+    /// request for a named host.
+    registry_internal: tokio::sync::OnceCell<bool>,
+}
+
+impl ReachPolicy {
+    fn new(allowed: Arc<AllowList>, settings: &HostSettings) -> ReachPolicy {
+        ReachPolicy {
+            allowed,
+            resolver: settings
+                .resolver
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemResolver)),
+            private_hosts: settings.private_hosts,
+            registry_internal: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn policy_for(&self, uri: &http::Uri) -> ConnectPolicy {
+        let anywhere = ConnectPolicy {
+            resolver: self.resolver.clone(),
+            reach: Reach::Anywhere,
+        };
+        if self.allowed.is_origin(uri) || self.private_hosts {
+            return anywhere;
+        }
+        let registry_internal = self
+            .registry_internal
+            .get_or_init(|| anywhere.is_internal_host(self.allowed.origin_host(), 443))
+            .await;
+        ConnectPolicy {
+            reach: match registry_internal {
+                true => Reach::Anywhere,
+                false => Reach::PublicOnly,
+            },
+            ..anywhere
         }
     }
 }
@@ -90,6 +142,7 @@ impl WasiHttpHooks for RegistryHooks {
         let pool = self.pool.clone();
         let allow = self.allowed.clone();
         let uri = request.uri().clone();
+        let reach = self.reach.clone();
         let tls = match request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             true => Some(
                 self.tls
@@ -100,10 +153,9 @@ impl WasiHttpHooks for RegistryHooks {
         };
         let send = move |request: http::Request<WasiBody>, options| -> faults::SendFuture {
             Box::pin(async move {
-                match &tls {
-                    None => pool.send(request, options).await,
-                    Some(tls) => pool.send_tls(request, options, tls).await,
-                }
+                let policy = reach.policy_for(request.uri()).await;
+                pool.send_checked(request, options, tls.as_ref(), &policy)
+                    .await
             })
         };
         Box::new(async move {

@@ -2,6 +2,7 @@
 //! ([`Backend`]), connects stores ([`Store`]) whose only outgoing HTTP goes to the
 //! location's registry, and streams objects in and out of them in 1 MiB chunks.
 
+pub mod address_policy;
 mod allow_list;
 mod backend;
 pub mod bench;

@@ -93,6 +93,16 @@ impl AllowedAuthority {
         authority.host().eq_ignore_ascii_case(&self.host) && request_port == allowed_port
     }
 
+    /// Whether plain http may reach it.
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The host, lowercase (`[::1]` with brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// `host[:port]`, for messages.
     pub fn display(&self) -> String {
         match self.port {

@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let options = resolved.component_options();
     let settings = HostSettings {
         ca: resolved.ca_bundle.clone(),
+        private_hosts: resolved.private_hosts,
         ..HostSettings::default()
     };
     let target = match &cli.command {

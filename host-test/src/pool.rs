@@ -37,6 +37,7 @@ use tokio::task::AbortHandle;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
+use crate::address_policy::{ConnectPolicy, Reach};
 use crate::connection_error::from_hyper;
 use crate::request_timing::{Limits, UploadClock};
 use crate::timed_body::TimedBody;
@@ -103,9 +104,9 @@ pub struct ConnectionPool {
     inner: Arc<Mutex<PoolState>>,
 }
 
-/// Idle connections are found by the runtime driving them, their trust (`None`: plain HTTP)
-/// and their `host:port`.
-type Key = (tokio::runtime::Id, Option<TrustKey>, String);
+/// Idle connections are found by the runtime driving them, their trust (`None`: plain HTTP),
+/// their `host:port` and what they were allowed to reach.
+type Key = (tokio::runtime::Id, Option<TrustKey>, String, Reach);
 
 #[derive(Default)]
 struct PoolState {
@@ -135,17 +136,20 @@ impl ConnectionPool {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Sent {
-        self.send_via(request, options, None).await
+        self.send_via(request, options, None, &ConnectPolicy::anywhere())
+            .await
     }
 
-    /// [`ConnectionPool::send`] for an https URI, over TLS connections made by `tls`.
-    pub(crate) async fn send_tls(
+    /// [`ConnectionPool::send`] over connections to the addresses `policy` allows, for an
+    /// https URI over TLS connections made by `tls`.
+    pub(crate) async fn send_checked(
         &self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        tls: &TlsClient,
+        tls: Option<&TlsClient>,
+        policy: &ConnectPolicy,
     ) -> Sent {
-        self.send_via(request, options, Some(tls)).await
+        self.send_via(request, options, tls, policy).await
     }
 
     async fn send_via(
@@ -153,6 +157,7 @@ impl ConnectionPool {
         mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         tls: Option<&TlsClient>,
+        policy: &ConnectPolicy,
     ) -> Sent {
         let scheme = match tls {
             None => http::uri::Scheme::HTTP,
@@ -166,6 +171,7 @@ impl ConnectionPool {
             tokio::runtime::Handle::current().id(),
             tls.map(TlsClient::key),
             authority_with_port(request.uri())?,
+            policy.reach,
         );
         let timeout = |pick: fn(&RequestOptions) -> Option<Duration>| {
             options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT)
@@ -207,7 +213,9 @@ impl ConnectionPool {
                     Err(mut failed) => match failed.take_message() {
                         // Never sent: the connection was closed under us. Try a new one.
                         Some(request) => {
-                            let conn = self.connect(authority, tls, connect_timeout).await?;
+                            let conn = self
+                                .connect(authority, tls, policy, connect_timeout)
+                                .await?;
                             clock.restart();
                             send_on(conn, request, &clock, limits).await?
                         }
@@ -216,7 +224,9 @@ impl ConnectionPool {
                 }
             }
             None => {
-                let conn = self.connect(authority, tls, connect_timeout).await?;
+                let conn = self
+                    .connect(authority, tls, policy, connect_timeout)
+                    .await?;
                 clock.restart();
                 send_on(conn, request, &clock, limits).await?
             }
@@ -266,10 +276,11 @@ impl ConnectionPool {
         &self,
         authority: &str,
         tls: Option<&TlsClient>,
+        policy: &ConnectPolicy,
         limit: Duration,
     ) -> Result<Connection, HttpError> {
-        let stream = match tokio::time::timeout(limit, TcpStream::connect(authority)).await {
-            Ok(stream) => stream.map_err(HttpError::Connect)?,
+        let stream = match tokio::time::timeout(limit, connect_tcp(authority, policy)).await {
+            Ok(stream) => stream?,
             Err(_) => return Err(HttpError::ConnectionTimeout),
         };
         let _ = stream.set_nodelay(true);
@@ -282,6 +293,35 @@ impl ConnectionPool {
         self.lock().stats.connections_opened += 1;
         Ok(conn)
     }
+}
+
+/// A TCP connection to `authority` (`host:port`), on the first address `policy` allows that
+/// answers; `HttpRequestDenied` where the name resolves to none it allows.
+async fn connect_tcp(authority: &str, policy: &ConnectPolicy) -> Result<TcpStream, HttpError> {
+    let (host, port) = authority
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .ok_or(HttpError::HttpRequestUriInvalid)?;
+    let addresses = match policy.addresses(host, port).await {
+        Ok(addresses) => addresses,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(HttpError::HttpRequestDenied)
+        }
+        Err(e) => return Err(HttpError::Connect(e)),
+    };
+    let mut last = None;
+    for address in addresses {
+        match TcpStream::connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(HttpError::Connect(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} has no address"),
+        )
+    })))
 }
 
 /// HTTP/1.1 over `io`; the connection runs on a task of its own.

@@ -341,3 +341,17 @@ fn a_ca_file_must_exist_and_hold_pem_certificates() {
     let result = resolve_with(&[("ca_file", missing.to_str().unwrap())], b"", false, None);
     refused(result, "absent.pem");
 }
+
+/// `private_hosts` is the host's option: read here, never passed to the component.
+#[test]
+fn private_hosts_is_a_host_option_of_true_or_false() {
+    let resolved = resolve_with(&[("private_hosts", "true")], b"", false, None).unwrap();
+    assert!(resolved.private_hosts);
+    assert!(resolved.component_options().is_empty());
+    let resolved = resolve_with(&[], b"", false, None).unwrap();
+    assert!(!resolved.private_hosts, "off unless asked for");
+    refused(
+        resolve_with(&[("private_hosts", "yes")], b"", false, None),
+        "private_hosts must be true or false",
+    );
+}

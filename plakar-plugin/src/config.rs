@@ -91,6 +91,7 @@ impl StoreConfig {
             options: resolved.component_options(),
             settings: HostSettings {
                 ca: resolved.ca_bundle.clone(),
+                private_hosts: resolved.private_hosts,
                 ..HostSettings::default()
             },
             concurrency,

@@ -25,6 +25,7 @@ use wasmtime_wasi_http::RequestOptions;
 // store's bound.
 use kloset_oci::redirect::MAX_REDIRECTS;
 
+use crate::address_policy::ConnectPolicy;
 use crate::error::{ErrorKind, StoreError};
 use crate::pool::ConnectionPool;
 use crate::tls_client::TlsClient;
@@ -105,10 +106,15 @@ impl RegistryClient {
                 )
                 .map_err(|e| StoreError::host(format!("{what}: cannot build a request: {e}")))?;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            // The operator named the component's registry; a pull sends no credentials.
+            let policy = ConnectPolicy::anywhere();
             let sent = match uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
                 true => {
                     let tls = TlsClient::for_trust(self.ca.as_ref());
-                    self.pool.send_tls(request, Some(TIMEOUTS), &tls).await
+                    let sent = self
+                        .pool
+                        .send_checked(request, Some(TIMEOUTS), Some(&tls), &policy);
+                    sent.await
                 }
                 false => self.pool.send(request, Some(TIMEOUTS)).await,
             };

@@ -73,6 +73,11 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn start(pki: &Pki, policy: Policy) -> TokenService {
+        TokenService::start_on(pki, policy, "127.0.0.1")
+    }
+
+    /// [`TokenService::start`] on another loopback address (`127.0.0.2`: a second host).
+    pub fn start_on(pki: &Pki, policy: Policy, ip: &str) -> TokenService {
         let key = EcdsaKeyPair::from_pkcs8(
             &ECDSA_P256_SHA256_FIXED_SIGNING,
             &pki.ca_key_pkcs8,
@@ -86,7 +91,7 @@ impl TokenService {
             x5c: STANDARD.encode(&pki.ca_der),
             next_jti: AtomicU64::new(1),
         });
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the token service");
+        let listener = TcpListener::bind((ip, 0)).expect("bind the token service");
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -101,7 +106,7 @@ impl TokenService {
         }
     }
 
-    /// `http://127.0.0.1:PORT/token`, the registry's `auth.token.realm`.
+    /// `http://IP:PORT/token`, the registry's `auth.token.realm`.
     pub fn realm(&self) -> String {
         format!("http://{}/token", self.addr)
     }
