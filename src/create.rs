@@ -23,7 +23,10 @@
 //! of distribution with filesystem storage); where listings lag, two creates could both win.
 //!
 //! Creates that meet may all lose a round; the random pauses part them. `open` reads only
-//! `kloset-config`; `list` never shows candidates.
+//! `kloset-config`; `list` never shows candidates. On a registry that refuses deletes, a
+//! candidate is buried under a tombstone instead (`tombstone.rs`); a create that knows so
+//! reads each candidate it lists and skips the buried, and one that does not yet reads a
+//! candidate it has waited for [`READ_AFTER`], and learns it from a tombstone.
 
 use std::time::Duration;
 
@@ -31,15 +34,19 @@ use crate::clock::{share, Clock};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{self, BlobRef, CANDIDATE_TAG_PREFIX, CONFIG_TAG, EMPTY_CONTENT};
-use crate::manifest_delete::delete_tagged_manifest;
+use crate::manifest_delete::{delete_tagged_manifest, Deletion};
 use crate::manifest_put::put_manifest;
 use crate::registry::Registry;
+use crate::tombstone;
 use crate::upload::push_monolithic;
 
 /// Rounds a create tries before giving up with `transient`.
 pub const ATTEMPTS: u32 = 16;
 /// A candidate tagged this long is reported as a dead create's.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
+/// A candidate waited for this long is read once: a tombstone shows that the registry refuses
+/// deletes (`tombstone.rs`), and buried candidates are skipped from then on.
+const READ_AFTER: Duration = Duration::from_secs(2);
 /// Pauses between rounds and between looks at other candidates: random in [1, 2] times this.
 const PAUSE: Duration = Duration::from_millis(60);
 
@@ -47,6 +54,8 @@ const PAUSE: Duration = Duration::from_millis(60);
 struct Seen {
     tag: String,
     since: Duration,
+    /// Whether it was read to see if it is buried (once, after [`READ_AFTER`]).
+    read: bool,
 }
 
 /// Creates the store with `config`; `already-exists` if a store exists or another create won.
@@ -73,7 +82,16 @@ pub fn create(registry: &Registry, clock: &dyn Clock, config: &[u8]) -> Result<(
         }
         // A candidate left behind (a registry without deletes) is harmless once
         // `kloset-config` exists; before, later creates report it after STALE_AFTER.
-        let _ = delete_tagged_manifest(registry, clock, &tag, &candidate);
+        if let Ok(Deletion::Refused) = delete_tagged_manifest(registry, clock, &tag, &candidate) {
+            // A registry without deletes keeps the tag: bury it, so that later rounds of
+            // this create skip it (`candidate_tags`).
+            let _ = put_manifest(
+                registry,
+                clock,
+                &tag,
+                &tombstone::candidate_tombstone(nonce),
+            );
+        }
         if won {
             return Ok(());
         }
@@ -102,7 +120,24 @@ fn wait_for_other_creates(registry: &Registry, clock: &dyn Clock) -> Result<()> 
         seen.retain(|s| tags.contains(&s.tag));
         for tag in tags {
             if !seen.iter().any(|s| s.tag == tag) {
-                seen.push(Seen { tag, since: now });
+                seen.push(Seen {
+                    tag,
+                    since: now,
+                    read: false,
+                });
+            }
+        }
+        if !registry.refuses_deletes.get() {
+            let due = seen
+                .iter_mut()
+                .find(|s| !s.read && now - s.since >= READ_AFTER);
+            if let Some(due) = due {
+                due.read = true;
+                let manifest = registry.get_manifest(&due.tag)?;
+                if manifest.is_some_and(|m| tombstone::is_tombstone(&m)) {
+                    registry.refuses_deletes.set(true);
+                    continue; // list again, buried candidates skipped
+                }
             }
         }
         if let Some(stale) = seen.iter().find(|s| now - s.since >= STALE_AFTER) {
@@ -131,13 +166,24 @@ fn config_exists(registry: &Registry) -> Result<bool> {
     Ok(registry.get_manifest(CONFIG_TAG)?.is_some())
 }
 
-/// The candidate tags of the repository (none where it does not exist yet).
+/// The candidate tags of the repository (none where it does not exist yet). Where the
+/// registry is known to refuse deletes, each is read and a buried one skipped.
 fn candidate_tags(registry: &Registry) -> Result<Vec<String>> {
     let tags = registry.tags()?.unwrap_or_default();
-    Ok(tags
+    let mut candidates = Vec::new();
+    for tag in tags
         .into_iter()
         .filter(|t| t.starts_with(CANDIDATE_TAG_PREFIX))
-        .collect())
+    {
+        if registry.refuses_deletes.get() {
+            match registry.get_manifest(&tag)? {
+                Some(manifest) if !tombstone::is_tombstone(&manifest) => {}
+                _ => continue,
+            }
+        }
+        candidates.push(tag);
+    }
+    Ok(candidates)
 }
 
 fn exists() -> Error {

@@ -23,6 +23,7 @@ pub mod registry;
 pub mod retry;
 pub mod store;
 pub mod tag_pages;
+pub mod tombstone;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]

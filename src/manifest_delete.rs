@@ -49,6 +49,15 @@ pub const REPAIRS: u32 = 3;
 /// plus up to as much again of jitter, so that writers racing on the repository's tags spread.
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
 
+/// What a delete came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deletion {
+    Done,
+    /// The registry refuses to delete manifests (405 `UNSUPPORTED`): nothing changed, and the
+    /// registry remembers it (`tombstone.rs` takes over).
+    Refused,
+}
+
 /// Deletes `manifest`, which `tag` names, and `tag` with it. `not-found` only where the
 /// manifest is gone and stays gone after [`REPAIRS`] repairs (see the module comment).
 pub fn delete_tagged_manifest(
@@ -56,12 +65,19 @@ pub fn delete_tagged_manifest(
     clock: &dyn Clock,
     tag: &str,
     manifest: &[u8],
-) -> Result<()> {
+) -> Result<Deletion> {
+    if registry.refuses_deletes.get() {
+        return Ok(Deletion::Refused);
+    }
     let digest = Digest::of(manifest);
     let mut pause = FIRST_PAUSE;
     for repair in 0..=REPAIRS {
         match registry.delete_manifest(&digest) {
-            Ok(()) => return untag(registry, tag, &digest),
+            Ok(()) => return untag(registry, tag, &digest).map(|()| Deletion::Done),
+            Err(e) if e.kind == ErrorKind::Unsupported => {
+                registry.refuses_deletes.set(true);
+                return Ok(Deletion::Refused);
+            }
             Err(e) if e.kind == ErrorKind::NotFound && repair < REPAIRS => {
                 clock.sleep(pause + share(pause, clock.jitter()));
                 pause *= 4;

@@ -11,7 +11,7 @@ fn registry(t: &Scripted) -> Registry {
     Registry::new(t.boxed(), location)
 }
 
-fn delete(registry: &Registry, clock: &FakeClock) -> Result<()> {
+fn delete(registry: &Registry, clock: &FakeClock) -> Result<Deletion> {
     delete_tagged_manifest(registry, clock, TAG, MANIFEST)
 }
 
@@ -34,7 +34,8 @@ fn a_registry_that_untags_costs_one_tag_delete() {
     let t = Scripted::default();
     t.expect(Delete, &by_digest(), Answer::new(202));
     t.expect(Delete, &by_tag(), unknown());
-    delete(&registry(&t), &FakeClock::default()).unwrap();
+    let done = delete(&registry(&t), &FakeClock::default()).unwrap();
+    assert_eq!(done, Deletion::Done);
     assert_eq!(t.remaining(), 0);
 }
 
@@ -130,15 +131,20 @@ fn a_delete_that_keeps_finding_nothing_gives_up() {
     assert_eq!(waited, Duration::from_millis(15 + 60 + 240));
 }
 
+/// Docker Hub, GHCR: the refusal is remembered for the tombstones to take over.
 #[test]
-fn a_refused_delete_is_unsupported_and_asks_nothing_more() {
+fn a_refused_delete_is_reported_and_remembered() {
     let t = Scripted::default();
     t.expect(
         Delete,
         &by_digest(),
         Answer::new(405).body(oci_error("UNSUPPORTED")),
     );
-    let e = delete(&registry(&t), &FakeClock::default()).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported);
+    let r = registry(&t);
+    assert_eq!(
+        delete(&r, &FakeClock::default()).unwrap(),
+        Deletion::Refused
+    );
     assert_eq!(t.seen().len(), 1);
+    assert!(r.refuses_deletes.get());
 }

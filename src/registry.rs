@@ -28,6 +28,9 @@ pub struct Registry {
     /// Set once the registry refused to delete a tag (distribution 2.8): later deletes do not
     /// ask again (`manifest_delete.rs`).
     pub(crate) refuses_tag_deletes: std::cell::Cell<bool>,
+    /// Set once the registry refused to delete a manifest (Docker Hub, GHCR): later deletes
+    /// go straight to tombstones (`tombstone.rs`).
+    pub(crate) refuses_deletes: std::cell::Cell<bool>,
 }
 
 /// The answer to a delete by tag ("Deleting tags", distribution spec end-9).
@@ -56,6 +59,7 @@ impl Registry {
             transport,
             location,
             refuses_tag_deletes: std::cell::Cell::new(false),
+            refuses_deletes: std::cell::Cell::new(false),
         }
     }
 
@@ -118,7 +122,26 @@ impl Registry {
         if status == 400 && ErrorBody::names_code(&body, "MANIFEST_BLOB_UNKNOWN") {
             return Ok(ManifestPut::BlobUnknown);
         }
-        Err(classify(status, &body))
+        let error = classify(status, &body);
+        // Immutable tags, a repository setting: ECR answers `TAG_INVALID` "The image tag ...
+        // already exists ... and cannot be overwritten because the repository is immutable"
+        // (aws/containers-roadmap#862, osscontainertools/kaniko#204); Harbor answers 412 with
+        // "... configured as immutable" (its tag immutability rules). Our tags are always
+        // valid, so either means the tag cannot move.
+        if ErrorBody::names_code(&body, "TAG_INVALID") || status == 412 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "the registry refuses to move tag {tag}: the repository's tags are \
+                     immutable. A store re-puts its locks (and buries deleted objects) under the \
+                     same tag, so it needs mutable tags: on ECR set the repository's image tag \
+                     mutability to MUTABLE, on Harbor remove the tag immutability rule that \
+                     matches it ({})",
+                    error.message
+                ),
+            ));
+        }
+        Err(error)
     }
 
     /// Whether the registry holds `blob` (distribution spec, "Checking if content exists in

@@ -13,12 +13,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::Transport;
 use crate::layout::{self, BlobRef, Kind, Mac, CONFIG_TAG};
 use crate::location::Location;
-use crate::manifest_delete;
+use crate::manifest_delete::{delete_tagged_manifest, Deletion};
 use crate::manifest_put;
 use crate::options::Options;
 use crate::redirect::Redirect;
 use crate::registry::Registry;
 use crate::retry::{Retry, RetryLimits};
+use crate::tombstone;
 use crate::upload::BlobUpload;
 
 /// A store config larger than this is refused by `open` (kloset's are a few hundred bytes).
@@ -223,7 +224,8 @@ impl Store {
         // A registry may list a tag twice across pages; an object is listed once.
         macs.sort_unstable();
         macs.dedup();
-        Ok(macs)
+        tombstone::without_buried(&self.inner.registry, kind, &tags, macs)
+            .map_err(|e| e.context(format!("list {} at {at}", kind.name())))
     }
 
     pub fn put(&self, kind: Kind, mac: Mac) -> ObjectWriter {
@@ -263,20 +265,22 @@ impl Store {
         let name = layout::object_name(kind, &mac);
         let steps = || -> Result<()> {
             let tag = layout::tag(kind, &mac);
-            let manifest = self
-                .inner
-                .registry
-                .get_manifest(&tag)?
-                .ok_or_else(missing)?;
+            let registry = &self.inner.registry;
+            let manifest = registry.get_manifest(&tag)?.ok_or_else(missing)?;
+            if tombstone::is_tombstone(&manifest) {
+                return Err(missing());
+            }
             // Delete only what is provably this object's own manifest.
             layout::parse_object_manifest(&manifest, kind, &mac)?;
             self.inner.blobs.borrow_mut().remove(&(kind, mac));
-            manifest_delete::delete_tagged_manifest(
-                &self.inner.registry,
-                &*self.inner.clock,
-                &tag,
-                &manifest,
-            )
+            let clock = &*self.inner.clock;
+            if !registry.refuses_deletes.get() {
+                let deletion = delete_tagged_manifest(registry, clock, &tag, &manifest)?;
+                if deletion == Deletion::Done {
+                    return Ok(());
+                }
+            }
+            tombstone::bury(registry, clock, kind, &mac)
         };
         steps().map_err(|e| e.context(&name))
     }
@@ -291,6 +295,9 @@ impl Store {
             .registry
             .get_manifest(&layout::tag(kind, mac))?
             .ok_or_else(missing)?;
+        if tombstone::is_tombstone(&manifest) {
+            return Err(missing());
+        }
         let blob = layout::parse_object_manifest(&manifest, kind, mac)?;
         self.inner.remember(kind, *mac, blob);
         Ok(blob)

@@ -95,8 +95,9 @@ impl BlobUpload {
             State::Buffering(buffer) => push_monolithic(registry, buffer, blob.digest)?,
             State::Streaming { exchange, session } => {
                 let response = exchange.finish()?;
+                // 202 as the spec says ("Pushing a blob in chunks"); ECR answers 201.
                 let response =
-                    expect(response, &[202, 204], Method::Patch).map_err(session_lost)?;
+                    expect(response, &[201, 202, 204], Method::Patch).map_err(session_lost)?;
                 let session = next_session(&session, &response)?;
                 match close_session(registry, &session, blob.digest, Rc::default()) {
                     Ok(()) => {}

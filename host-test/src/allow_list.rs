@@ -125,6 +125,36 @@ mod tests {
         assert!(!list.allows(&uri("http://127.0.0.1:6001/token")));
     }
 
+    /// A realm without a port admits its scheme's port only, and an https store's realm
+    /// only over https, loopback or not.
+    #[test]
+    fn a_realm_without_a_port_admits_only_its_schemes_port() {
+        for (registry, realm) in [
+            ("oci://registry.example/repo", "auth.example"),
+            ("oci://127.0.0.1:5000/repo?plain_http=false", "127.0.0.3"),
+        ] {
+            let options = [("plain_http".to_string(), "false".to_string())];
+            let origin = AllowedAuthority::for_store(registry, &options).unwrap();
+            let list = AllowList::new(origin);
+            let mut headers = http::HeaderMap::new();
+            let challenge = format!(r#"Bearer realm="https://{realm}/token""#);
+            headers.insert(http::header::WWW_AUTHENTICATE, challenge.parse().unwrap());
+            let registry_uri = match registry.contains("5000") {
+                true => "https://127.0.0.1:5000/v2/",
+                false => "https://registry.example/v2/",
+            };
+            list.learn_from(&uri(registry_uri), 401, &headers);
+            assert!(list.allows(&uri(&format!("https://{realm}/token"))));
+            assert!(list.allows(&uri(&format!("https://{realm}:443/token"))));
+            assert!(!list.allows(&uri(&format!("https://{realm}:8443/token"))));
+            assert!(
+                !list.allows(&uri(&format!("http://{realm}/token"))),
+                "{realm}"
+            );
+            assert!(!list.allows(&uri(&format!("http://{realm}:443/token"))));
+        }
+    }
+
     /// Every form of challenge the component follows names a realm the host admits.
     #[test]
     fn a_bearer_realm_is_admitted_in_any_challenge_form() {

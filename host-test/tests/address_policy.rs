@@ -70,12 +70,7 @@ fn settings(private_hosts: bool) -> HostSettings {
 /// registry's challenge, and the token request goes to the realm.
 fn create(registry: &Registry, test: &str, settings: &HostSettings) -> Result<(), ErrorKind> {
     let location = registry.fresh_location("policy", test);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::runtime::block_on(async {
         let backend = Backend::load_default().unwrap_or_else(|e| panic!("{e}"));
         let mut store = backend
             .connect_with(&location, &auth::basic_options(), settings)

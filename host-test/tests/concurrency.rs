@@ -24,3 +24,13 @@ static CRANE: Setup =
     Setup::new("crane", Registry::start_crane, Vec::new).without_garbage_collector();
 
 concurrency_suite!(concurrent_crane, &crate::CRANE);
+
+/// Distribution refusing deletes (as Docker Hub and GHCR do): deletes and a create's
+/// candidates are buried under tombstones (`src/tombstone.rs`).
+static NO_DELETES: Setup = Setup::new(
+    "distribution-no-deletes",
+    Registry::start_without_deletes,
+    Vec::new,
+);
+
+concurrency_suite!(concurrent_distribution_no_deletes, &crate::NO_DELETES);

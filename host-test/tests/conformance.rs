@@ -33,6 +33,16 @@ static CRANE: Setup =
 
 conformance_suite!(crane_plain_http, &crate::CRANE);
 
+/// Distribution refusing deletes (`storage.delete.enabled: false`: 405 `UNSUPPORTED`, as
+/// Docker Hub and GHCR answer): every delete buries the object (`src/tombstone.rs`).
+static NO_DELETES: Setup = Setup::new(
+    "distribution-no-deletes",
+    Registry::start_without_deletes,
+    Vec::new,
+);
+
+conformance_suite!(distribution_no_deletes, &crate::NO_DELETES);
+
 /// The same registry reached with `plain_http=true` spelled out.
 fn explicit_plain_http() -> Vec<(String, String)> {
     vec![("plain_http".to_string(), "true".to_string())]

@@ -58,18 +58,7 @@ fn delete_removes_only_this_objects_manifest() {
         ErrorKind::Protocol
     );
     assert_eq!(t.seen().len(), 1);
-    // Deletes switched off.
-    let t = Scripted::default();
-    t.expect(
-        Get,
-        &tag_path(Kind::State, &MAC),
-        Answer::new(200).body(manifest.clone()),
-    );
-    t.expect(Delete, "", Answer::new(405).body(oci_error("UNSUPPORTED")));
-    assert_eq!(
-        store(&t).delete(Kind::State, MAC).unwrap_err().kind,
-        ErrorKind::Unsupported
-    );
+    // Deletes switched off: tombstones (`tombstones.rs`).
 }
 
 #[test]

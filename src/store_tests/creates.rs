@@ -1,6 +1,7 @@
 //! `create`, alone and meeting other creates (src/create.rs).
 
 use super::*;
+use crate::tombstone;
 
 const CONFIG_PATH: &str = "/manifests/kloset-config";
 const TAGS: &str = "/tags/list?n=";
@@ -134,9 +135,16 @@ fn a_create_waits_for_one_under_way_and_names_a_candidate_that_never_goes() {
     let t = Scripted::default();
     no_store_then_blobs(&t, b"cfg");
     let stuck = layout::candidate_tag(0x5);
-    // Every look: the list shows the other candidate, and no config appears.
-    for _ in 0..1000 {
+    // Every look: the list shows the other candidate, and no config appears. Waited for 2 s
+    // (the 23rd look: each pause is 90 ms with the fake clock's jitter), it is read once: a
+    // live candidate, not a tombstone.
+    let (_, live) = candidate(b"theirs", 0x5);
+    for look in 0..1000 {
         t.expect(Get, TAGS, tags_answer(&[&stuck]));
+        if look == 23 {
+            let read = Answer::new(200).body(live.clone());
+            t.expect(Get, &format!("/manifests/{stuck}"), read);
+        }
         t.expect(Get, CONFIG_PATH, Answer::new(404));
     }
     let (s, clock) = store_and_clock(&t);
@@ -152,4 +160,51 @@ fn a_create_waits_for_one_under_way_and_names_a_candidate_that_never_goes() {
         .iter()
         .any(|r| r.head.method == Put && r.head.url.contains("/manifests/"));
     assert!(!tagged, "no candidate was tagged");
+    let reads = t
+        .seen()
+        .iter()
+        .filter(|r| r.head.url.ends_with(&stuck))
+        .count();
+    assert_eq!(reads, 1, "the candidate is read once");
+}
+
+/// A registry that refuses deletes keeps each candidate: a losing create buries its own, and
+/// once it knows deletes are refused it reads the candidates it lists and skips the buried.
+#[test]
+fn creates_on_a_registry_without_deletes_bury_their_candidates() {
+    let t = Scripted::default();
+    no_store_then_blobs(&t, b"cfg");
+    let (first, first_manifest) = candidate(b"cfg", 1);
+    let other = layout::candidate_tag(0xabc);
+    round(&t, &first, &[&first, &other], Answer::new(404));
+    let refused = Answer::new(405).body(oci_error("UNSUPPORTED"));
+    t.expect(Delete, &Digest::of(&first_manifest).to_string(), refused);
+    t.expect(Put, &format!("/manifests/{first}"), Answer::new(201));
+    t.expect(Get, CONFIG_PATH, Answer::new(404));
+    // Round 2: both earlier candidates are buried; this one goes on alone.
+    let buried = |nonce| Answer::new(200).body(tombstone::candidate_tombstone(nonce));
+    t.expect(Get, TAGS, tags_answer(&[&first, &other]));
+    t.expect(Get, &format!("/manifests/{first}"), buried(1));
+    t.expect(Get, &format!("/manifests/{other}"), buried(0xabc));
+    let (second, second_manifest) = candidate(b"cfg", 2);
+    t.expect(Put, &format!("/manifests/{second}"), Answer::new(201));
+    t.expect(Get, TAGS, tags_answer(&[&first, &other, &second]));
+    t.expect(Get, &format!("/manifests/{first}"), buried(1));
+    t.expect(Get, &format!("/manifests/{other}"), buried(0xabc));
+    t.expect(
+        Get,
+        &format!("/manifests/{second}"),
+        Answer::new(200).body(second_manifest),
+    );
+    t.expect(Get, CONFIG_PATH, Answer::new(404));
+    t.expect(Put, CONFIG_PATH, Answer::new(201));
+    // Known to refuse: buried without asking to delete.
+    t.expect(Put, &format!("/manifests/{second}"), Answer::new(201));
+    store(&t).create(b"cfg").unwrap();
+    assert_eq!(t.remaining(), 0);
+    assert_eq!(t.seen()[10].body, tombstone::candidate_tombstone(1));
+    assert_eq!(
+        t.seen().last().unwrap().body,
+        tombstone::candidate_tombstone(2)
+    );
 }

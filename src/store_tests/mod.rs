@@ -4,6 +4,7 @@ mod catalog;
 mod creates;
 mod faults;
 mod reads;
+mod tombstones;
 mod writes;
 
 pub(super) use crate::blob_read::ByteRange;

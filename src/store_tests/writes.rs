@@ -4,6 +4,13 @@ use super::*;
 
 #[test]
 fn a_large_put_streams_through_one_patch() {
+    // 202 is the spec's answer to a PATCH; ECR answers 201.
+    for patch_status in [202, 201] {
+        streams_through_one_patch(patch_status);
+    }
+}
+
+fn streams_through_one_patch(patch_status: u16) {
     let t = Scripted::default();
     let s = store(&t);
     let bytes: Vec<u8> = (0..STREAM_THRESHOLD + 1000)
@@ -17,7 +24,8 @@ fn a_large_put_streams_through_one_patch() {
     t.expect(
         Patch,
         "/blobs/uploads/u1",
-        Answer::new(202).header("location", "/v2/backups/laptop/blobs/uploads/u1?_state=2"),
+        Answer::new(patch_status)
+            .header("location", "/v2/backups/laptop/blobs/uploads/u1?_state=2"),
     );
     t.expect(
         Put,
@@ -278,4 +286,30 @@ fn a_push_that_keeps_failing_tags_nothing() {
         "a put is never not-found"
     );
     assert_eq!(t.remaining(), 0, "no manifest was pushed");
+}
+
+/// ECR (`TAG_INVALID`) and Harbor (412) refuse to move an immutable tag: a lock re-put is
+/// `unsupported`, naming the setting to change.
+#[test]
+fn an_immutable_tag_is_unsupported_naming_the_setting() {
+    let ecr = Answer::new(400).body(
+        r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'lock-07' already exists in the 'backups' repository and cannot be overwritten because the repository is immutable."}]}"#,
+    );
+    let harbor = Answer::new(412).body(
+        r#"{"errors":[{"code":"PRECONDITION","message":"Failed to process request due to 'backups:lock-07' configured as immutable."}]}"#,
+    );
+    for refusal in [ecr, harbor] {
+        let t = Scripted::default();
+        let session = Answer::new(202).header("location", "/v2/backups/laptop/blobs/uploads/u");
+        t.expect(Post, "/blobs/uploads/", session);
+        t.expect(Put, "/uploads/u?digest=", Answer::new(201));
+        t.expect(Put, &tag_path(Kind::Lock, &MAC), refusal);
+        let mut w = store(&t).put(Kind::Lock, MAC);
+        w.write(b"lock").unwrap();
+        let e = w.finish().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+        assert!(e.message.contains("immutable"), "{e}");
+        assert!(e.message.contains("MUTABLE"), "names the setting: {e}");
+        assert_eq!(t.remaining(), 0);
+    }
 }

@@ -88,17 +88,21 @@ impl Implementation {
         Ok(program)
     }
 
-    /// Writes what the program reads in `dir` (the distribution config, with `extra`
-    /// appended) and returns the arguments that serve on `127.0.0.1:port` with storage in
-    /// `data`.
+    /// Writes what the program reads in `dir` (the distribution config, deletes enabled or
+    /// not, with `extra` appended) and returns the arguments that serve on `127.0.0.1:port`
+    /// with storage in `data`.
     pub(super) fn prepare(
         self,
         dir: &Path,
         data: &Path,
         port: u16,
         extra: &str,
+        deletes: bool,
     ) -> Result<Vec<OsString>, RegistryError> {
         if !self.takes_config() {
+            if !deletes {
+                return Err(RegistryError(format!("{self} cannot refuse deletes")));
+            }
             if !extra.trim().is_empty() {
                 return Err(RegistryError(format!(
                     "{self} takes no YAML config; cannot add:\n{extra}"
@@ -119,7 +123,7 @@ impl Implementation {
         let yaml = format!(
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: {deletes}\n\
              http:\n  addr: 127.0.0.1:{port}\n  secret: kloset-oci-test-secret\n{extra}",
             data = data.display(),
         );

@@ -79,6 +79,22 @@ impl LocalRegistry {
         implementation: Implementation,
         extra: &str,
     ) -> Result<LocalRegistry, RegistryError> {
+        LocalRegistry::start_configured(implementation, extra, true)
+    }
+
+    /// Starts distribution (2.8 or 3) with `storage.delete.enabled: false`: it answers every
+    /// delete 405 `UNSUPPORTED`, as Docker Hub and GHCR do through the registry API.
+    pub fn start_without_deletes(
+        implementation: Implementation,
+    ) -> Result<LocalRegistry, RegistryError> {
+        LocalRegistry::start_configured(implementation, "", false)
+    }
+
+    fn start_configured(
+        implementation: Implementation,
+        extra: &str,
+        deletes: bool,
+    ) -> Result<LocalRegistry, RegistryError> {
         let program = implementation.program()?;
         let dir = tempfile::Builder::new()
             .prefix("kloset-oci-registry-")
@@ -87,7 +103,7 @@ impl LocalRegistry {
         let port = free_loopback_port()?;
         let data = dir.path().join("data");
         fs::create_dir(&data).map_err(io_error("create the registry data directory"))?;
-        let args = implementation.prepare(dir.path(), &data, port, extra)?;
+        let args = implementation.prepare(dir.path(), &data, port, extra, deletes)?;
         let mut registry = LocalRegistry {
             implementation,
             port,

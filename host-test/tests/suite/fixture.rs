@@ -27,6 +27,9 @@ pub struct Setup {
     /// Runs `garbage-collect --delete-untagged` on the setup's stopped registry and returns
     /// its output; `None` where the implementation has none (its cases say they skip).
     pub garbage_collect: Option<fn(&Registry) -> String>,
+    /// Whether the registry refuses to move a tag (ECR's and Harbor's immutable tags): a
+    /// lock re-put is then `unsupported` (docs/registries.md).
+    pub immutable_tags: bool,
     loaded: OnceLock<Backend>,
 }
 
@@ -47,6 +50,7 @@ impl Setup {
             load_backend: None,
             settings: None,
             garbage_collect: Some(Registry::garbage_collect as fn(&Registry) -> String),
+            immutable_tags: false,
             loaded: OnceLock::new(),
         }
     }
@@ -55,6 +59,13 @@ impl Setup {
     #[allow(dead_code)]
     pub const fn without_garbage_collector(mut self) -> Setup {
         self.garbage_collect = None;
+        self
+    }
+
+    /// The setup, for a registry whose tags are immutable.
+    #[allow(dead_code)]
+    pub const fn with_immutable_tags(mut self) -> Setup {
+        self.immutable_tags = true;
         self
     }
 

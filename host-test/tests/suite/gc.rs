@@ -5,7 +5,7 @@
 use kloset_oci_host::{ErrorKind, Kind, Mac};
 
 use super::fixture::CONFIG;
-use super::objects::{expect_error, get, listed, put};
+use super::objects::{expect_error, get, listed, put, re_put_lock};
 use super::Fixture;
 use crate::common::data::XorShift;
 
@@ -57,8 +57,11 @@ pub async fn gc_survival(fx: &Fixture) {
         deleted.push((Kind::State, gone));
         let lock = rng.mac();
         put(&mut store, Kind::Lock, &lock, b"old lock").await;
-        put(&mut store, Kind::Lock, &lock, b"new lock, re-put").await;
-        live.push((Kind::Lock, lock, b"new lock, re-put".to_vec()));
+        let kept: &[u8] = match re_put_lock(fx, &mut store, &lock, b"new lock, re-put").await {
+            true => b"new lock, re-put",
+            false => b"old lock",
+        };
+        live.push((Kind::Lock, lock, kept.to_vec()));
         store.close().await.expect("close");
     }
 

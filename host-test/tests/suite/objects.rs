@@ -39,6 +39,23 @@ pub async fn put(store: &mut Store, kind: Kind, mac: &Mac, bytes: &[u8]) {
     );
 }
 
+/// Puts lock `mac` again with `bytes`; `false` where the setup's tags are immutable, after
+/// checking that the re-put is refused as `unsupported`, naming the setting to change.
+pub async fn re_put_lock(fx: &Fixture, store: &mut Store, mac: &Mac, bytes: &[u8]) -> bool {
+    if !fx.setup.immutable_tags {
+        put(store, Kind::Lock, mac, bytes).await;
+        return true;
+    }
+    let refused = store.put_bytes(Kind::Lock, mac, bytes).await;
+    let e = expect_error(
+        refused,
+        ErrorKind::Unsupported,
+        "re-put a lock, tags immutable",
+    );
+    assert!(e.message.contains("MUTABLE"), "names the setting: {e}");
+    false
+}
+
 pub async fn get(store: &mut Store, kind: Kind, mac: &Mac) -> Vec<u8> {
     store
         .get_bytes(kind, mac, None)
@@ -132,7 +149,14 @@ pub async fn overwrite_lock(fx: &Fixture) {
     let mut store = fx.created_store(&location).await;
     let mac = XorShift::new(16).mac();
     put(&mut store, Kind::Lock, &mac, b"first lock bytes").await;
-    put(&mut store, Kind::Lock, &mac, b"second, longer lock bytes").await;
+    if !re_put_lock(fx, &mut store, &mac, b"second, longer lock bytes").await {
+        let kept = get(&mut store, Kind::Lock, &mac).await;
+        assert_eq!(
+            kept, b"first lock bytes",
+            "a refused re-put changes nothing"
+        );
+        return;
+    }
     assert_eq!(
         get(&mut store, Kind::Lock, &mac).await,
         b"second, longer lock bytes"
