@@ -75,5 +75,10 @@ pub enum Command {
         /// Small sizes and few samples: checks that the bench works.
         #[arg(long)]
         quick: bool,
+        /// Only the scale workload, at these store sizes (objects, comma-separated; without
+        /// it, every workload runs, the scale one at 1000,10000, or 50,500 with
+        /// --quick).
+        #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
+        objects: Vec<usize>,
     },
 }

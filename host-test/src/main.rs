@@ -73,10 +73,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     // Check the arguments before loading anything.
     let options = parse_options(&cli.options).map_err(fail(""))?;
-    if let Command::Bench { quick } = cli.command {
+    if let Command::Bench { quick, objects } = cli.command {
         // The bench takes no credentials; a secret on its command line is refused as anywhere.
         credentials::refuse_command_line_secrets(&options).map_err(fail(""))?;
-        return bench(cli.component, cli.location, options, quick).await;
+        return bench(cli.component, cli.location, options, quick, objects).await;
     }
     let location = cli.location.clone().ok_or_else(|| Failure {
         subject: String::new(),
@@ -235,12 +235,14 @@ async fn bench(
     location: Option<String>,
     options: Vec<(String, String)>,
     quick: bool,
+    objects: Vec<usize>,
 ) -> Result<(), Failure> {
     let args = kloset_oci_host::bench::BenchArgs {
         component: component.unwrap_or_else(default_component_path),
         location,
         options,
         quick,
+        objects,
     };
     let report = kloset_oci_host::bench::run(args)
         .await

@@ -3,6 +3,7 @@
 //! `--location`). Prints a Markdown table; asserts nothing about time.
 
 mod native;
+mod scale;
 mod startup;
 mod table;
 mod workloads;
@@ -11,7 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::local_registry::{LocalRegistry, RegistryError};
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 pub use table::{Row, Samples};
 
@@ -25,6 +26,9 @@ pub struct BenchArgs {
     pub options: Vec<(String, String)>,
     /// Small sizes and few samples, to check that the bench works.
     pub quick: bool,
+    /// Store sizes for the scale workload alone; empty: every workload, the scale one at
+    /// its default sizes.
+    pub objects: Vec<usize>,
 }
 
 /// Why the bench stopped.
@@ -128,7 +132,13 @@ pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
         "{:08x}",
         crate::xorshift::XorShift::from_time().next_u64() as u32
     );
-    let (_registry, target) = match &args.location {
+    if !args.objects.is_empty() {
+        progress("loading the component");
+        let backend = Backend::load(&args.component)?;
+        let report = scale(&args, &backend, &args.objects, &run_id).await?;
+        return Ok(format!("{report}\n{}\n", mode(args.quick)));
+    }
+    let (registry, target) = match &args.location {
         Some(location) => (None, parse_location(location, &run_id, &args.options)?),
         None => {
             progress("starting a local registry");
@@ -153,21 +163,52 @@ pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
         "\ncomponent: {} ({} bytes, {:.0} KiB)\n\
          native baseline: the same requests over the same keep-alive HTTP/1.1 pool (hyper), \
          SHA-256 by the sha2 crate (SHA-NI: {})\n\
-         host connections: {} opened, {} reused; {} mode{}\n",
+         host connections: {} opened, {} reused; {}\n",
         args.component.display(),
         size,
         size as f64 / 1024.0,
         if sha_ni() { "yes" } else { "no" },
         backend.pool().stats().connections_opened,
         backend.pool().stats().reused,
-        if args.quick { "quick" } else { "full" },
-        if cfg!(debug_assertions) {
-            " (debug build of the host)"
-        } else {
-            ""
-        },
+        mode(args.quick),
     ));
+    drop(registry);
+    let counts: &[usize] = if args.quick {
+        &scale::QUICK_COUNTS
+    } else {
+        &scale::FULL_COUNTS
+    };
+    report.push_str(&scale(&args, &backend, counts, &run_id).await?);
     Ok(report)
+}
+
+/// `quick mode`, or `full mode`, and whether the host is a debug build.
+fn mode(quick: bool) -> String {
+    let mode = if quick { "quick" } else { "full" };
+    let build = if cfg!(debug_assertions) {
+        " (debug build of the host)"
+    } else {
+        ""
+    };
+    format!("{mode} mode{build}")
+}
+
+/// The scale workload at `counts` objects.
+async fn scale(
+    args: &BenchArgs,
+    backend: &Backend,
+    counts: &[usize],
+    run_id: &str,
+) -> Result<String, BenchError> {
+    scale::run(scale::Scale {
+        backend,
+        location: args.location.as_deref(),
+        options: &args.options,
+        counts,
+        quick: args.quick,
+        run_id,
+    })
+    .await
 }
 
 /// `oci://host:port/prefix`: the bench writes under `prefix/bench-<run>/...`.

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use wasmtime_wasi_http::WasiBody;
 
 mod create;
+mod tags;
 
 use super::BenchError;
 use crate::ConnectionPool;
@@ -257,28 +258,6 @@ impl NativeClient {
         Ok(total)
     }
 
-    /// The tags of the repository that name objects of `kind` (one page: distribution 2.8
-    /// does not paginate).
-    pub async fn list(&self, kind: &str) -> Result<usize, BenchError> {
-        self.count_tags(&format!("{kind}-"), &[200]).await
-    }
-
-    /// The tags starting with `prefix` on the first page of the tag list, answered with one
-    /// of the `ok` statuses (an answer without tags counts none).
-    async fn count_tags(&self, prefix: &str, ok: &[u16]) -> Result<usize, BenchError> {
-        let url = self.url("tags/list");
-        let (_, bytes) = self
-            .exchange(http::Method::GET, &url, &[], empty(), ok)
-            .await?;
-        let page: serde_json::Value = serde_json::from_slice(&bytes)?;
-        let tags = page["tags"].as_array().map_or(&[][..], |t| t.as_slice());
-        Ok(tags
-            .iter()
-            .filter_map(|t| t.as_str())
-            .filter(|t| t.starts_with(prefix))
-            .count())
-    }
-
     /// kloset's open: the config manifest, then the config blob.
     pub async fn open(&self) -> Result<u64, BenchError> {
         let blob = self
@@ -294,11 +273,16 @@ impl NativeClient {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| BenchError::new("an upload answer without Location"))?;
-        Ok(if location.starts_with('/') {
-            format!("{}{location}", self.base)
+        Ok(self.absolute(location))
+    }
+
+    /// A URL the registry gave, which distribution gives as a path.
+    fn absolute(&self, target: &str) -> String {
+        if target.starts_with('/') {
+            format!("{}{target}", self.base)
         } else {
-            location.to_string()
-        })
+            target.to_string()
+        }
     }
 }
 

@@ -91,24 +91,30 @@ const HEADERS: [&str; 7] = [
 
 /// The rows as a Markdown table.
 pub fn render(rows: &[Row]) -> String {
-    let cells: Vec<[String; 7]> = rows.iter().map(cells).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &cells {
+    let cells: Vec<Vec<String>> = rows.iter().map(cells).collect();
+    markdown(&HEADERS, &cells)
+}
+
+/// A Markdown table whose columns are as wide as their widest cell.
+pub fn markdown(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    line(&mut out, &HEADERS.map(String::from), &widths);
-    let rule = widths.map(|w| "-".repeat(w));
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    line(&mut out, &headers, &widths);
+    let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     line(&mut out, &rule, &widths);
-    for row in &cells {
+    for row in rows {
         line(&mut out, row, &widths);
     }
     out
 }
 
-fn cells(row: &Row) -> [String; 7] {
+fn cells(row: &Row) -> Vec<String> {
     let mbps = |s: &Samples, bytes: u64| {
         let t = s.median().as_secs_f64();
         if s.0.is_empty() || t == 0.0 {
@@ -117,7 +123,7 @@ fn cells(row: &Row) -> [String; 7] {
             format!("{:.0}", bytes as f64 / t / 1e6)
         }
     };
-    [
+    vec![
         row.name.clone(),
         row.component.render(),
         row.native.render(),
@@ -134,7 +140,7 @@ fn cells(row: &Row) -> [String; 7] {
     ]
 }
 
-fn line(out: &mut String, cells: &[String; 7], widths: &[usize; 7]) {
+fn line(out: &mut String, cells: &[String], widths: &[usize]) {
     out.push('|');
     for (cell, w) in cells.iter().zip(widths) {
         let pad = w - cell.chars().count();
@@ -143,7 +149,8 @@ fn line(out: &mut String, cells: &[String; 7], widths: &[usize; 7]) {
     out.push('\n');
 }
 
-fn count(n: f64) -> String {
+/// A count per operation: whole where it is, else to two decimals.
+pub fn count(n: f64) -> String {
     if n.is_nan() {
         "—".into()
     } else if n.fract() == 0.0 {

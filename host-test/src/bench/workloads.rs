@@ -317,7 +317,7 @@ impl Bench {
 }
 
 /// Waits for every task (started together at `t`); returns the time until the last ended.
-async fn join_all(
+pub(super) async fn join_all(
     mut tasks: tokio::task::JoinSet<Result<(), BenchError>>,
     t: Instant,
 ) -> Result<Duration, BenchError> {
@@ -332,7 +332,7 @@ fn per_op(component: u64, native: u64, ops: usize) -> (f64, f64) {
     (component as f64 / ops, native as f64 / ops)
 }
 
-fn check_size(got: u64, expected: usize) -> Result<(), BenchError> {
+pub(super) fn check_size(got: u64, expected: usize) -> Result<(), BenchError> {
     if got == expected as u64 {
         Ok(())
     } else {
