@@ -108,7 +108,7 @@ impl Hasher {
         self.len += bytes.len() as u64;
     }
 
-    pub fn len(&self) -> u64 {
+    pub fn bytes_hashed(&self) -> u64 {
         self.len
     }
 
@@ -140,7 +140,7 @@ mod tests {
         let mut h = Hasher::default();
         h.update(b"{");
         h.update(b"}");
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.bytes_hashed(), 2);
         assert_eq!(h.finish().unwrap(), d);
     }
 
@@ -174,7 +174,7 @@ mod tests {
         for chunk in bytes.chunks(7_919) {
             h.update(chunk);
         }
-        assert_eq!(h.len(), bytes.len() as u64);
+        assert_eq!(h.bytes_hashed(), bytes.len() as u64);
         assert_eq!(h.finish().unwrap(), Digest::of(&bytes));
     }
 

@@ -46,7 +46,7 @@ pub enum RequestBody {
 }
 
 impl RequestBody {
-    pub fn len(&self) -> Option<usize> {
+    pub fn known_len(&self) -> Option<usize> {
         match self {
             RequestBody::Empty => Some(0),
             RequestBody::Bytes(bytes) => Some(bytes.len()),
@@ -168,7 +168,7 @@ impl fmt::Debug for Request {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("header_names", &names)
-            .field("body_len", &self.body.len())
+            .field("body_len", &self.body.known_len())
             .finish()
     }
 }
@@ -304,7 +304,6 @@ impl Body for MemoryBody {
 pub const HEADERS_LIMIT: usize = 64 << 10;
 
 /// Size of the reads the protocol core makes of a response body.
-
 pub const READ_CHUNK: usize = 1 << 20;
 
 /// Sends a request whose body (if any) is held in memory and waits for the response.

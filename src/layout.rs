@@ -141,7 +141,7 @@ pub struct Manifest {
 
 /// The manifest annotations this backend writes, in key order (so the JSON is the same as a
 /// sorted map's); other annotations of a fetched manifest are ignored. A struct rather than a
-/// map: a `BTreeMap` would add about 8 KiB to the component (README "Performance").
+/// map: a `BTreeMap` would add about 8 KiB to the component (docs/performance.md, "What bounds the figures").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Annotations {
     #[serde(

@@ -82,7 +82,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
 
 /// Seconds, whole or decimal (`30`, `2.5`, `.25`), above zero and at most a day; fractions
 /// finer than a nanosecond are dropped. Parsed with integers, not `f64`: float parsing would
-/// add about 8 KiB to the component (README "Performance").
+/// add about 8 KiB to the component (docs/performance.md, "What bounds the figures").
 fn parse_seconds(key: &str, value: &str) -> Result<Duration> {
     decimal_nanos(value.strip_prefix('+').unwrap_or(value))
         .filter(|n| *n > 0 && *n <= 86_400 * NANOS_PER_SECOND)

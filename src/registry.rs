@@ -6,22 +6,11 @@ use crate::error::{classify, Error, ErrorBody, ErrorKind, Result};
 use crate::http::{authority_of, has_scheme, send, Method, Request, Response, Transport};
 use crate::layout::{BlobRef, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
 use crate::location::Location;
-use crate::tag_pages;
 
 /// Error bodies are read up to this size and the rest is dropped.
-const ERROR_BODY_LIMIT: usize = 16 << 10;
-/// A page of the tag list larger than this is refused.
-const TAG_PAGE_LIMIT: usize = 64 << 20;
-/// At most this many tag-list pages are followed (a registry could link new pages forever;
-/// one linking back to a page it gave is refused at once).
-const TAG_PAGES_MAX: usize = 50_000;
-/// A tag list longer than this is refused (about 160 MB of tags; a store of 2 million
-/// objects). README "Requests" documents the bound.
-pub const TAGS_MAX: usize = 2_000_000;
-/// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
-pub(crate) const TAG_PAGE_SIZE: u32 = 1000;
+pub(crate) const ERROR_BODY_LIMIT: usize = 16 << 10;
 
-/// A client of one repository on one registry.
+/// A client of one repository on one registry. The tag list is in `tag_pages.rs`.
 pub struct Registry {
     pub(crate) transport: Box<dyn Transport>,
     pub(crate) location: Location,
@@ -31,6 +20,10 @@ pub struct Registry {
     /// Set once the registry refused to delete a manifest (Docker Hub, GHCR): later deletes
     /// go straight to tombstones (`tombstone.rs`).
     pub(crate) refuses_deletes: std::cell::Cell<bool>,
+    /// How large blobs go up, learned from the registry's answers (`upload/strategy.rs`).
+    pub(crate) upload: std::cell::Cell<crate::upload::strategy::Strategy>,
+    /// The `n` of tag-list pages: [`tag_pages::PAGE_SIZE`] until a registry refuses it.
+    pub(crate) tag_page_size: std::cell::Cell<u32>,
 }
 
 /// The answer to a delete by tag ("Deleting tags", distribution spec end-9).
@@ -60,6 +53,8 @@ impl Registry {
             location,
             refuses_tag_deletes: std::cell::Cell::new(false),
             refuses_deletes: std::cell::Cell::new(false),
+            upload: std::cell::Cell::default(),
+            tag_page_size: std::cell::Cell::new(crate::tag_pages::PAGE_SIZE),
         }
     }
 
@@ -196,73 +191,6 @@ impl Registry {
             _ => Err(e),
         }
     }
-
-    /// Every tag of the repository, following `Link: <...>; rel="next"` pages, and after a
-    /// full page without `Link`, asking for the tags after its last (`tag_pages.rs`).
-    /// `None` where the repository does not exist.
-    pub fn tags(&self) -> Result<Option<Vec<String>>> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            tags: Option<Vec<String>>,
-        }
-        let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
-        let mut tags = Vec::new();
-        // The `last=` of a page asked for after a full page without `Link`.
-        let mut last: Option<String> = None;
-        let mut visited = std::collections::HashSet::new();
-        for _ in 0..TAG_PAGES_MAX {
-            visited.insert(url.clone());
-            let page = Request::new(Method::Get, url.as_str()).whole_body(TAG_PAGE_LIMIT);
-            let response = self.send(page)?;
-            let response = match expect(response, &[200], Method::Get) {
-                Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-                other => other?,
-            };
-            let next = next_link(&response)
-                .map(|link| follow(&url, link, "the tag list's next page"))
-                .transpose()?;
-            let body = response.read_to_end(TAG_PAGE_LIMIT)?;
-            let page: Page = serde_json::from_slice(&body)
-                .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
-            let mut page = page.tags.unwrap_or_default();
-            let full = page.len() == TAG_PAGE_SIZE as usize;
-            if let Some(last) = &last {
-                tag_pages::keep_after(last, &mut page);
-            }
-            let unlinked = match next {
-                None => tag_pages::next_unlinked(&url, TAG_PAGE_SIZE, full, &page),
-                Some(_) => None,
-            };
-            add_page(&mut tags, page, TAGS_MAX)?;
-            last = None;
-            match next {
-                Some(next) if visited.contains(&next) => {
-                    return Err(Error::protocol(
-                        "the tag list links back to a page it already gave",
-                    ))
-                }
-                Some(next) => url = next,
-                None => match unlinked {
-                    Some(page) => (url, last) = (page.url, Some(page.last)),
-                    None => return Ok(Some(tags)),
-                },
-            }
-        }
-        Err(Error::protocol(format!(
-            "the tag list has more than {TAG_PAGES_MAX} pages"
-        )))
-    }
-}
-
-/// Adds a page's tags, refusing a list longer than `max`.
-fn add_page(tags: &mut Vec<String>, page: Vec<String>, max: usize) -> Result<()> {
-    if tags.len() + page.len() > max {
-        return Err(Error::protocol(format!(
-            "the tag list has more than {max} tags"
-        )));
-    }
-    tags.extend(page);
-    Ok(())
 }
 
 /// Passes a response with one of the `ok` statuses; classifies any other.
@@ -397,16 +325,6 @@ mod tests {
         assert!(e.message.contains("not an http(s) URL"), "{e}");
         let e = follow("https://h/v2/x", "HTTP://h/v2/y", "a redirect").unwrap_err();
         assert!(e.message.contains("plain http"), "{e}");
-    }
-
-    #[test]
-    fn a_tag_list_stops_at_its_bound() {
-        let mut tags = vec!["a".to_string(); 3];
-        add_page(&mut tags, vec!["b".to_string(); 2], 5).unwrap();
-        let e = add_page(&mut tags, vec!["c".to_string()], 5).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Protocol);
-        assert!(e.message.contains("more than 5 tags"), "{e}");
-        assert_eq!(tags.len(), 5);
     }
 
     #[test]

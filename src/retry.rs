@@ -52,7 +52,7 @@ pub enum Outcome {
 /// How long to wait before attempt `attempt + 1`, or `None` to stop.
 /// `attempt` counts from 1; `elapsed` is the time since the first attempt began;
 /// `jitter` is a fraction of 2^32 (so in [0, 1)) and spreads waits so clients do not retry
-/// in step. Integer arithmetic: no `f64` code in the component (README "Performance").
+/// in step. Integer arithmetic: no `f64` code in the component (docs/performance.md, "What bounds the figures").
 pub fn next_wait(
     limits: &RetryLimits,
     attempt: u32,

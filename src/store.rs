@@ -38,7 +38,7 @@ struct Inner {
 
 /// FNV-1a over the key's bytes. The keys are MACs, already spread evenly, so the cache needs
 /// no seeded SipHash; std's would add its code and a `wasi:random` import to the component
-/// (README "Performance").
+/// (docs/performance.md, "What bounds the figures").
 struct MacHasher(u64);
 
 impl Default for MacHasher {

@@ -1,6 +1,13 @@
-//! Tag-list pages that name no next page.
+//! The tag list, page by page (distribution-spec, "Listing Tags", end-8a and end-8b).
 //!
-//! distribution-spec, "Listing Tags" (end-8b): a response to `tags/list?n=<int>` MAY carry a
+//! Pages are asked for with `n` = [`PAGE_SIZE`]: the fewer pages, the faster a list where a
+//! registry reads its whole tag folder for each page (distribution 3 does, so 100,000 tags in
+//! pages of 1,000 take 100 readings: docs/performance-scale.md). A registry that bounds `n`
+//! answers the first page `400` (`PAGINATION_NUMBER_INVALID`, distribution 3 with
+//! `tags.maxtags` set: registry/handlers/tags.go); the list then starts again in pages of
+//! [`PAGE_SIZE_FALLBACK`], and the registry is remembered as such.
+//!
+//! Pages that name no next page: a response to `tags/list?n=<int>` MAY carry a
 //! `Link: <...>; rel="next"` header when more tags follow; without one it holds `<int>` tags
 //! unless fewer remain. A full page without `Link` may therefore have more after it, which
 //! `last=<its last tag>` asks for. go-containerregistry's registry pages this way
@@ -9,7 +16,120 @@
 //! list from its start rather than an empty page. distribution 2.8 ignores `n` (a page larger
 //! than asked is the whole list) and distribution 3 sends `Link`.
 
+use std::collections::HashSet;
+
 use crate::encoding::percent_encode;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Method, Request};
+use crate::registry::{expect, follow, next_link, Registry};
+
+/// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
+pub const PAGE_SIZE: u32 = 10_000;
+/// The page size after a registry refused [`PAGE_SIZE`]: the usual bound (ECR's largest
+/// `maxResults`, Harbor's and distribution's examples).
+pub const PAGE_SIZE_FALLBACK: u32 = 1000;
+/// A page of the tag list larger than this is refused.
+const PAGE_LIMIT: usize = 64 << 20;
+/// At most this many pages are followed (a registry could link new pages forever; one
+/// linking back to a page it gave is refused at once).
+const PAGES_MAX: usize = 50_000;
+/// A tag list longer than this is refused (about 160 MB of tags; a store of 2 million
+/// objects). docs/security.md documents the bound.
+pub const TAGS_MAX: usize = 2_000_000;
+
+/// What became of a list.
+enum Listed {
+    Tags(Option<Vec<String>>),
+    /// The first page was refused with 400: the page size, most likely.
+    PageSizeRefused(Error),
+}
+
+impl Registry {
+    /// Every tag of the repository; `None` where the repository does not exist.
+    pub fn tags(&self) -> Result<Option<Vec<String>>> {
+        let size = self.tag_page_size.get();
+        match self.tags_in_pages(size)? {
+            Listed::Tags(tags) => Ok(tags),
+            Listed::PageSizeRefused(_) if size > PAGE_SIZE_FALLBACK => {
+                self.tag_page_size.set(PAGE_SIZE_FALLBACK);
+                match self.tags_in_pages(PAGE_SIZE_FALLBACK)? {
+                    Listed::Tags(tags) => Ok(tags),
+                    Listed::PageSizeRefused(e) => Err(e),
+                }
+            }
+            Listed::PageSizeRefused(e) => Err(e),
+        }
+    }
+
+    /// The list in pages of `size`, following `Link: <...>; rel="next"` pages, and after a
+    /// full page without `Link`, asking for the tags after its last.
+    fn tags_in_pages(&self, size: u32) -> Result<Listed> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url(&format!("tags/list?n={size}"));
+        let mut tags = Vec::new();
+        // The `last=` of a page asked for after a full page without `Link`.
+        let mut last: Option<String> = None;
+        let mut visited = HashSet::new();
+        for _ in 0..PAGES_MAX {
+            let first = visited.is_empty();
+            visited.insert(url.clone());
+            let page = Request::new(Method::Get, url.as_str()).whole_body(PAGE_LIMIT);
+            let response = self.send(page)?;
+            let status = response.status;
+            let response = match expect(response, &[200], Method::Get) {
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok(Listed::Tags(None)),
+                Err(e) if first && status == 400 => return Ok(Listed::PageSizeRefused(e)),
+                other => other?,
+            };
+            let next = next_link(&response)
+                .map(|link| follow(&url, link, "the tag list's next page"))
+                .transpose()?;
+            let body = response.read_to_end(PAGE_LIMIT)?;
+            let page: Page = serde_json::from_slice(&body)
+                .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
+            let mut page = page.tags.unwrap_or_default();
+            let full = page.len() == size as usize;
+            if let Some(last) = &last {
+                keep_after(last, &mut page);
+            }
+            let unlinked = match next {
+                None => next_unlinked(&url, size, full, &page),
+                Some(_) => None,
+            };
+            add_page(&mut tags, page, TAGS_MAX)?;
+            last = None;
+            match next {
+                Some(next) if visited.contains(&next) => {
+                    return Err(Error::protocol(
+                        "the tag list links back to a page it already gave",
+                    ))
+                }
+                Some(next) => url = next,
+                None => match unlinked {
+                    Some(page) => (url, last) = (page.url, Some(page.last)),
+                    None => return Ok(Listed::Tags(Some(tags))),
+                },
+            }
+        }
+        Err(Error::protocol(format!(
+            "the tag list has more than {PAGES_MAX} pages"
+        )))
+    }
+}
+
+/// Adds a page's tags, refusing a list longer than `max`.
+fn add_page(tags: &mut Vec<String>, page: Vec<String>, max: usize) -> Result<()> {
+    if tags.len() + page.len() > max {
+        return Err(Error::protocol(format!(
+            "the tag list has more than {max} tags"
+        )));
+    }
+    tags.extend(page);
+    Ok(())
+}
 
 /// Where the tag list goes on after a page that named no next page: `?n=<asked>&last=<the
 /// greatest tag kept>` when the page was full, else nowhere (the list is complete).
@@ -49,7 +169,7 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::http::Method::Get;
     use crate::location::Location;
-    use crate::registry::{Registry, TAG_PAGE_SIZE};
+    use crate::registry::Registry;
     use crate::testing::{oci_error, Answer, Scripted};
 
     fn registry(t: &Scripted) -> Registry {
@@ -57,43 +177,46 @@ mod tests {
         Registry::new(t.boxed(), location)
     }
 
-    /// Tags `t0000`.. in order: what a registry lists.
+    /// Tags `t00000`.. in order: what a registry lists.
     fn tags(range: std::ops::Range<usize>) -> Vec<String> {
-        range.map(|i| format!("t{i:04}")).collect()
+        range.map(|i| format!("t{i:05}")).collect()
     }
+
+    /// A page's size.
+    const N: usize = PAGE_SIZE as usize;
 
     fn page(tags: &[String]) -> Answer {
         Answer::new(200)
             .body(serde_json::json!({ "name": "backups/laptop", "tags": tags }).to_string())
     }
 
-    const FIRST: &str = "/v2/backups/laptop/tags/list?n=1000";
+    const FIRST: &str = "/v2/backups/laptop/tags/list?n=10000";
 
     /// go-containerregistry: full pages without `Link`, then, past the end, the list again
     /// from its start.
     #[test]
     fn full_pages_without_link_go_on_with_last() {
-        assert_eq!(TAG_PAGE_SIZE, 1000);
-        let all = tags(0..2500);
+        assert_eq!(PAGE_SIZE, 10_000);
+        let all = tags(0..25_000);
         let t = Scripted::default();
-        t.expect(Get, FIRST, page(&all[..1000]));
-        t.expect(Get, "/tags/list?n=1000&last=t0999", page(&all[1000..2000]));
-        t.expect(Get, "/tags/list?n=1000&last=t1999", page(&all[2000..]));
+        t.expect(Get, FIRST, page(&all[..N]));
+        t.expect(Get, "/tags/list?n=10000&last=t09999", page(&all[N..2 * N]));
+        t.expect(Get, "/tags/list?n=10000&last=t19999", page(&all[2 * N..]));
         assert_eq!(registry(&t).tags().unwrap(), Some(all.clone()));
         assert_eq!(t.remaining(), 0);
 
         let t = Scripted::default();
-        t.expect(Get, FIRST, page(&all[..1000]));
-        // Nothing after t0999 in a list of 1000: crane answers the first 1000 again.
-        t.expect(Get, "/tags/list?n=1000&last=t0999", page(&all[..1000]));
-        assert_eq!(registry(&t).tags().unwrap(), Some(all[..1000].to_vec()));
+        t.expect(Get, FIRST, page(&all[..N]));
+        // Nothing after t09999 in a list of N: crane answers the first N again.
+        t.expect(Get, "/tags/list?n=10000&last=t09999", page(&all[..N]));
+        assert_eq!(registry(&t).tags().unwrap(), Some(all[..N].to_vec()));
         assert_eq!(t.remaining(), 0);
     }
 
     /// A page shorter than asked, or longer (distribution 2.8 ignores `n`), is the end.
     #[test]
     fn a_page_not_of_the_size_asked_for_ends_the_list() {
-        for count in [0, 999, 1001, 2500] {
+        for count in [0, N - 1, N + 1, 25_000] {
             let t = Scripted::default();
             t.expect(Get, FIRST, page(&tags(0..count)));
             assert_eq!(
@@ -108,24 +231,24 @@ mod tests {
     /// A full page with a `Link` is followed by its link, not by `last=`.
     #[test]
     fn a_link_wins_over_last() {
-        let all = tags(0..1500);
+        let all = tags(0..15_000);
         let t = Scripted::default();
-        let link = "</v2/backups/laptop/tags/list?n=1000&cursor=abc>; rel=\"next\"";
-        t.expect(Get, FIRST, page(&all[..1000]).header("link", link));
-        t.expect(Get, "/tags/list?n=1000&cursor=abc", page(&all[1000..]));
+        let link = "</v2/backups/laptop/tags/list?n=10000&cursor=abc>; rel=\"next\"";
+        t.expect(Get, FIRST, page(&all[..N]).header("link", link));
+        t.expect(Get, "/tags/list?n=10000&cursor=abc", page(&all[N..]));
         assert_eq!(registry(&t).tags().unwrap(), Some(all));
     }
 
     /// Out-of-order pages still end: each `last=` is greater than the one before.
     #[test]
     fn unordered_full_pages_end() {
-        let mut first = tags(0..1000);
+        let mut first = tags(0..N);
         first.reverse();
         let t = Scripted::default();
         t.expect(Get, FIRST, page(&first));
-        t.expect(Get, "&last=t0999", page(&first));
+        t.expect(Get, "&last=t09999", page(&first));
         let listed = registry(&t).tags().unwrap().unwrap();
-        assert_eq!(listed.len(), 1000);
+        assert_eq!(listed.len(), N);
         assert_eq!(t.remaining(), 0);
     }
 
@@ -133,16 +256,16 @@ mod tests {
     #[test]
     fn a_later_page_not_found_is_no_repository() {
         let t = Scripted::default();
-        t.expect(Get, FIRST, page(&tags(0..1000)));
+        t.expect(Get, FIRST, page(&tags(0..N)));
         t.expect(
             Get,
-            "&last=t0999",
+            "&last=t09999",
             Answer::new(404).body(oci_error("NAME_UNKNOWN")),
         );
         assert_eq!(registry(&t).tags().unwrap(), None);
         let t = Scripted::default();
-        t.expect(Get, FIRST, page(&tags(0..1000)));
-        t.expect(Get, "&last=t0999", Answer::new(200).body("{"));
+        t.expect(Get, FIRST, page(&tags(0..N)));
+        t.expect(Get, "&last=t09999", Answer::new(200).body("{"));
         assert_eq!(registry(&t).tags().unwrap_err().kind, ErrorKind::Protocol);
     }
 
@@ -160,5 +283,48 @@ mod tests {
         let mut page = vec!["b".to_string(), "a".into(), "c".into()];
         keep_after("b", &mut page);
         assert_eq!(page, vec!["c".to_string()]);
+    }
+
+    /// distribution 3 with `tags.maxtags` refuses a larger `n`: the list starts again in
+    /// pages of PAGE_SIZE_FALLBACK, and later lists ask for those at once.
+    #[test]
+    fn a_refused_page_size_falls_back() {
+        let all = tags(0..1500);
+        let refused = Answer::new(400).body(oci_error("PAGINATION_NUMBER_INVALID"));
+        let small = "/v2/backups/laptop/tags/list?n=1000";
+        let t = Scripted::default();
+        let r = registry(&t);
+        t.expect(Get, FIRST, refused.clone());
+        t.expect(Get, small, page(&all[..1000]));
+        t.expect(Get, "/tags/list?n=1000&last=t00999", page(&all[1000..]));
+        assert_eq!(r.tags().unwrap(), Some(all.clone()));
+        t.expect(Get, small, page(&all[..10]));
+        assert_eq!(r.tags().unwrap(), Some(all[..10].to_vec()));
+        assert_eq!(t.remaining(), 0);
+        assert!(t.seen()[3].head.url.ends_with("?n=1000"), "asked at once");
+
+        // Refused in small pages too: the registry's error.
+        let t = Scripted::default();
+        t.expect(Get, FIRST, refused.clone());
+        t.expect(Get, small, Answer::new(400).body(oci_error("NAME_INVALID")));
+        let e = registry(&t).tags().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidConfig, "{e}");
+        // A 400 on a later page is no page-size refusal.
+        let t = Scripted::default();
+        let link = "</v2/backups/laptop/tags/list?n=10000&cursor=abc>; rel=\"next\"";
+        t.expect(Get, FIRST, page(&all[..10]).header("link", link));
+        t.expect(Get, "cursor=abc", refused);
+        assert!(registry(&t).tags().is_err());
+        assert_eq!(t.remaining(), 0);
+    }
+
+    #[test]
+    fn a_tag_list_stops_at_its_bound() {
+        let mut tags = vec!["a".to_string(); 3];
+        add_page(&mut tags, vec!["b".to_string(); 2], 5).unwrap();
+        let e = add_page(&mut tags, vec!["c".to_string()], 5).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.contains("more than 5 tags"), "{e}");
+        assert_eq!(tags.len(), 5);
     }
 }

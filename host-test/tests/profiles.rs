@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kloset_oci_host::{ErrorKind, Kind, Mac, Store};
 
-use common::data::XorShift;
+use common::data::{SeededReader, SeededVerifier, XorShift};
 use common::quirk_proxy::{fronted, Profile, QuirkProxy};
 use common::raw_http;
 use common::registry::Registry;
@@ -37,6 +37,14 @@ fn start_immutable_tags() -> Registry {
     fronted(Registry::start_new(), Profile::ImmutableTags)
 }
 
+fn start_body_cap() -> Registry {
+    fronted(Registry::start_new(), Profile::BodyCap)
+}
+
+fn start_chunk_minimum() -> Registry {
+    fronted(Registry::start_new(), Profile::ChunkMinimum)
+}
+
 static NO_DELETE: Setup = Setup::new("profile-no-delete", start_no_delete, Vec::new);
 static RATE_LIMITED: Setup = Setup::new("profile-rate-limited", start_rate_limited, Vec::new);
 static PAGED: Setup = Setup::new("profile-paged", start_paged, Vec::new);
@@ -46,7 +54,12 @@ static IMMUTABLE_TAGS: Setup =
 conformance_suite!(no_delete, &crate::NO_DELETE);
 conformance_suite!(rate_limited, &crate::RATE_LIMITED);
 conformance_suite!(paged, &crate::PAGED);
+static BODY_CAP: Setup = Setup::new("profile-body-cap", start_body_cap, Vec::new);
+static CHUNK_MINIMUM: Setup = Setup::new("profile-chunk-minimum", start_chunk_minimum, Vec::new);
+
 conformance_suite!(immutable_tags, &crate::IMMUTABLE_TAGS);
+conformance_suite!(body_cap, &crate::BODY_CAP);
+conformance_suite!(chunk_minimum, &crate::CHUNK_MINIMUM);
 
 /// The proxy in front of `registry`.
 fn proxy(registry: &Registry) -> &QuirkProxy {
@@ -195,6 +208,53 @@ fn immutable_tags_refuse_a_moved_tag() {
                 println!("lock re-put: {e}");
                 assert_eq!(now, b"first lock", "a refused re-put changed the lock");
             }
+        }
+    });
+}
+
+/// Puts a packfile of `size` bytes of the stream of `seed` and reads it back whole.
+async fn round_trip_large(store: &mut Store, mac: &Mac, size: u64, seed: u64) {
+    let written = store
+        .put_from(Kind::Packfile, mac, SeededReader::new(seed, size))
+        .await
+        .expect("put a large packfile");
+    assert_eq!(written, size);
+    let mut verifier = SeededVerifier::new(seed);
+    let read = store
+        .get_to(Kind::Packfile, mac, None, &mut verifier)
+        .await
+        .expect("get it back");
+    assert_eq!((read, verifier.written), (size, size));
+    assert_eq!(verifier.first_mismatch, None, "the bytes differ");
+}
+
+/// A registry that caps request bodies at 4 MiB refuses the first large PATCH once; that
+/// put and every later one go in chunks it takes.
+#[test]
+fn body_cap_is_met_with_chunks() {
+    profile_case(&BODY_CAP, 75, async |store, mut rng, registry| {
+        round_trip_large(store, &rng.mac(), 20 << 20, 1).await;
+        let refusals = proxy(registry).quirks_applied();
+        assert_eq!(refusals, 1, "the probe alone was refused");
+        round_trip_large(store, &rng.mac(), 9 << 20, 2).await;
+        round_trip_large(store, &rng.mac(), (4 << 20) + 1, 3).await;
+        assert_eq!(
+            proxy(registry).quirks_applied(),
+            1,
+            "a later put was refused"
+        );
+    });
+}
+
+/// A registry that wants parts of 5 MiB and answers PATCH with 201 takes our uploads.
+#[test]
+fn chunk_minimum_takes_our_uploads() {
+    profile_case(&CHUNK_MINIMUM, 76, async |store, mut rng, _| {
+        for (n, size) in [(6u64 << 20) + 7, 20 << 20, (4 << 20) + 1]
+            .into_iter()
+            .enumerate()
+        {
+            round_trip_large(store, &rng.mac(), size, n as u64 + 10).await;
         }
     });
 }

@@ -2,7 +2,7 @@
 
 /// Sorted and without repeats, so a scope names its actions in one order (`pull,push`).
 /// A sorted list rather than a `BTreeSet`: sets of one to three actions need no tree, and
-/// the tree's code would add kilobytes to the component (README "Performance").
+/// the tree's code would add kilobytes to the component (docs/performance.md, "What bounds the figures").
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Actions(Vec<String>);
 

@@ -34,7 +34,7 @@ pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Option<Challenge> {
 }
 
 /// A challenge's parameters, names lowercased, in the order given. A list, not a map: there
-/// are a handful, and a `BTreeMap` would add kilobytes to the component (README "Performance").
+/// are a handful, and a `BTreeMap` would add kilobytes to the component (docs/performance.md, "What bounds the figures").
 type Params = Vec<(String, String)>;
 
 /// The value of parameter `name`; the last one where it is given more than once.

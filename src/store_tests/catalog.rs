@@ -70,12 +70,12 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     let page1 = format!(r#"{{"name":"backups/laptop","tags":["{a}","latest","{CONFIG_TAG}"]}}"#);
     t.expect(
         Get,
-        "/tags/list?n=1000",
-        linked_page("/v2/backups/laptop/tags/list?n=1000&last=x", page1),
+        "/tags/list?n=10000",
+        linked_page("/v2/backups/laptop/tags/list?n=10000&last=x", page1),
     );
     t.expect(
         Get,
-        "/tags/list?n=1000&last=x",
+        "/tags/list?n=10000&last=x",
         Answer::new(200).body(format!(r#"{{"tags":["{lock}","{b}","{a}"]}}"#)),
     );
     let macs = store(&t).list(Kind::Packfile).unwrap();
@@ -84,7 +84,7 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     let t = Scripted::default();
     t.expect(
         Get,
-        "/tags/list?n=1000",
+        "/tags/list?n=10000",
         Answer::new(200).body(r#"{"name":"backups/laptop","tags":null}"#),
     );
     assert_eq!(
@@ -95,7 +95,7 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     let t = Scripted::default();
     t.expect(
         Get,
-        "/tags/list?n=1000",
+        "/tags/list?n=10000",
         Answer::new(404).body(oci_error("NAME_UNKNOWN")),
     );
     assert_eq!(
@@ -105,9 +105,9 @@ fn list_takes_null_unsorted_and_paginated_tags() {
     let t = Scripted::default();
     t.expect(
         Get,
-        "/tags/list?n=1000",
+        "/tags/list?n=10000",
         Answer::new(200)
-            .header("link", "<list?n=1000>; rel=\"next\"")
+            .header("link", "<list?n=10000>; rel=\"next\"")
             .body("{\"tags\":[]}"),
     );
     assert_eq!(
@@ -124,14 +124,14 @@ fn a_tag_list_linking_back_to_a_page_is_refused() {
     let config_page = format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#);
     t.expect(
         Get,
-        "/tags/list?n=1000",
-        linked_page("/v2/backups/laptop/tags/list?n=1000&last=b", config_page),
+        "/tags/list?n=10000",
+        linked_page("/v2/backups/laptop/tags/list?n=10000&last=b", config_page),
     );
     t.expect(
         Get,
-        "/tags/list?n=1000&last=b",
+        "/tags/list?n=10000&last=b",
         linked_page(
-            "/v2/backups/laptop/tags/list?n=1000",
+            "/v2/backups/laptop/tags/list?n=10000",
             r#"{"tags":[]}"#.into(),
         ),
     );
@@ -153,9 +153,9 @@ fn a_next_page_down_to_plain_http_is_refused() {
     let t = Scripted::default();
     t.expect(
         Get,
-        "/tags/list?n=1000",
+        "/tags/list?n=10000",
         linked_page(
-            "http://registry.example/v2/backups/laptop/tags/list?n=1000&last=x",
+            "http://registry.example/v2/backups/laptop/tags/list?n=10000&last=x",
             format!(r#"{{"tags":["{CONFIG_TAG}"]}}"#),
         ),
     );

@@ -5,6 +5,7 @@ mod creates;
 mod faults;
 mod reads;
 mod tombstones;
+mod uploads;
 mod writes;
 
 pub(super) use crate::blob_read::ByteRange;

@@ -3,52 +3,6 @@
 use super::*;
 
 #[test]
-fn a_large_put_streams_through_one_patch() {
-    // 202 is the spec's answer to a PATCH; ECR answers 201.
-    for patch_status in [202, 201] {
-        streams_through_one_patch(patch_status);
-    }
-}
-
-fn streams_through_one_patch(patch_status: u16) {
-    let t = Scripted::default();
-    let s = store(&t);
-    let bytes: Vec<u8> = (0..STREAM_THRESHOLD + 1000)
-        .map(|i| (i % 251) as u8)
-        .collect();
-    t.expect(
-        Post,
-        "/blobs/uploads/",
-        Answer::new(202).header("location", "u1"),
-    );
-    t.expect(
-        Patch,
-        "/blobs/uploads/u1",
-        Answer::new(patch_status)
-            .header("location", "/v2/backups/laptop/blobs/uploads/u1?_state=2"),
-    );
-    t.expect(
-        Put,
-        &format!("/u1?_state=2&digest={}", Digest::of(&bytes)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
-    let mut w = s.put(Kind::Lock, MAC);
-    for chunk in bytes.chunks(1 << 20) {
-        w.write(chunk).unwrap();
-    }
-    assert_eq!(w.finish().unwrap(), bytes.len() as u64);
-    let seen = t.seen();
-    assert_eq!(seen[1].body, bytes);
-    assert_eq!(seen[1].header("content-length"), None, "the PATCH streams");
-    assert!(seen[2].body.is_empty());
-    assert_eq!(
-        seen[3].header("content-type"),
-        Some(layout::MANIFEST_MEDIA_TYPE)
-    );
-}
-
-#[test]
 fn a_missing_location_header_fails_the_put_and_tags_nothing() {
     let t = Scripted::default();
     t.expect(Post, "/blobs/uploads/", Answer::new(202));

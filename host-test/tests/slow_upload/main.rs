@@ -98,14 +98,16 @@ async fn a_slow_upload_that_keeps_moving_succeeds() {
     assert!(back == data, "the object reads back whole");
 }
 
-/// A proxy that stops reading after 6 MiB of a connection: the upload fails with the
+/// A proxy that stops reading after 24 MiB of a connection: the upload fails with the
 /// write timeout once no byte could be sent for the between-bytes timeout, although the
-/// first-byte timeout is far longer.
+/// first-byte timeout is far longer. A first put of 10 MiB teaches the store that the registry
+/// takes large PATCHes (its 8 MiB probe, `src/upload/strategy.rs`), so the second streams
+/// through one PATCH, which the proxy stalls with most of its bytes unsent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_that_stalls_fails_with_the_write_timeout() {
     let proxy = Proxy::start(
         &registry().authority(),
-        Uplink::StallAfter { budget: 6 * MIB },
+        Uplink::StallAfter { budget: 24 * MIB },
     );
     let between_bytes = Duration::from_secs(2);
     let (_direct, mut slow) = stores(
@@ -115,8 +117,12 @@ async fn an_upload_that_stalls_fails_with_the_write_timeout() {
     )
     .await;
     let mut rng = XorShift::new(9002);
-    let mac = rng.mac();
-    let data = rng.bytes(16 * MIB);
+    let (first, mac) = (rng.mac(), rng.mac());
+    let taught = rng.bytes(10 * MIB);
+    slow.put_bytes(Kind::Packfile, &first, &taught)
+        .await
+        .expect("a put within the proxy's budget");
+    let data = rng.bytes(48 * MIB);
     let put = tokio::time::timeout(BOUND, slow.put_bytes(Kind::Packfile, &mac, &data))
         .await
         .expect("the put ended");

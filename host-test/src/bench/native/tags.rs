@@ -4,9 +4,9 @@
 
 use super::{empty, BenchError, NativeClient};
 
-/// The `n` the component asks for (`TAG_PAGE_SIZE` in src/registry.rs).
-pub const TAG_PAGE_SIZE: usize = 1000;
-/// More pages than this is a registry gone wrong (10 million tags at the component's size).
+/// The `n` the component asks for (`PAGE_SIZE` in src/tag_pages.rs).
+pub const TAG_PAGE_SIZE: usize = 10_000;
+/// More pages than this is a registry gone wrong (100 million tags at the component's size).
 const PAGES_MAX: usize = 10_000;
 
 /// What a listing found: the tags with the prefix asked for, and the pages read.

@@ -14,6 +14,7 @@ mod immutable_tags;
 mod no_delete;
 mod paged;
 mod rate_limited;
+mod upload_limits;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,11 @@ pub enum Profile {
     Paged,
     /// ECR (Harbor alike): a tag that names a manifest cannot be moved to another.
     ImmutableTags,
+    /// GHCR: an upload request's body over 4 MiB is refused (416).
+    BodyCap,
+    /// ECR: upload parts but the last of 5 MiB at least, said by `OCI-Chunk-Min-Length`;
+    /// PATCH answered 201.
+    ChunkMinimum,
 }
 
 /// What the proxy and its profile share between connections.
@@ -51,6 +57,7 @@ struct Shared {
     /// Requests the profile answered itself or whose answer it rewrote.
     quirks: AtomicU64,
     rate: rate_limited::Counters,
+    parts: upload_limits::Parts,
 }
 
 impl Shared {
@@ -76,6 +83,7 @@ impl QuirkProxy {
             requests: AtomicU64::new(0),
             quirks: AtomicU64::new(0),
             rate: rate_limited::Counters::default(),
+            parts: upload_limits::Parts::default(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -194,6 +202,10 @@ async fn serve(
         Profile::RateLimited => rate_limited::serve(shared, upstream, request).await,
         Profile::Paged => paged::serve(shared, upstream, request).await,
         Profile::ImmutableTags => immutable_tags::serve(shared, upstream, request).await,
+        Profile::BodyCap => upload_limits::serve_capped(shared, upstream, request).await,
+        Profile::ChunkMinimum => {
+            upload_limits::serve_chunk_minimum(shared, upstream, request).await
+        }
     };
     answer.unwrap_or_else(|e| bad_gateway(&e))
 }
