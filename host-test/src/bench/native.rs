@@ -73,7 +73,7 @@ impl NativeClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(body).map_err(|e| BenchError::new(e))?;
+        let request = request.body(body).map_err(BenchError::new)?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let (response, _io) = self.pool.send(request, None).await?;
         Ok(response)
@@ -286,7 +286,7 @@ impl NativeClient {
     }
 }
 
-/// The manifest the component writes for an object (README, "Storage layout").
+/// The manifest the component writes for an object (docs/layout.md).
 pub fn object_manifest(kind: &str, mac: &str, blob: &Blob) -> Vec<u8> {
     let artifact = format!("application/vnd.kloset.{kind}.v1");
     let layer = "application/vnd.kloset.object.v1";
