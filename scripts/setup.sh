@@ -12,7 +12,17 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Everything the tests need: the base, wkg (the publishing tests) and the other registry
+# implementations (the conformance suites).
 install_missing() {
+    install_base
+    install_wkg
+    install_registries
+}
+
+# What building and running the component, the command and the plugin needs: the wasm target,
+# docker-registry, protoc, the CA bundle and Plakar (scripts/demo, scripts/plakar-package).
+install_base() {
     if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
         say "adding the rust target wasm32-wasip2"
         rustup target add wasm32-wasip2
@@ -30,9 +40,7 @@ install_missing() {
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
     fi
     # The Debian package enables a system service on port 5000; nothing here uses it.
-    install_wkg
     install_plakar
-    install_registries
 }
 
 # wkg (the Wasm package tool) publishes the component and the WIT package as OCI artifacts.
