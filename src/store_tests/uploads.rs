@@ -20,6 +20,14 @@ fn put_lock(s: &Store, bytes: &[u8]) -> crate::error::Result<u64> {
     w.finish()
 }
 
+/// The closing PUT of the session at `url`, named by the blob's digest, then the lock's
+/// manifest.
+fn expect_close(t: &Scripted, url: &str, blob: &[u8]) {
+    let close = format!("/{url}?digest={}", Digest::of(blob));
+    t.expect(Put, &close, Answer::new(201));
+    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+}
+
 fn session(url: &str) -> Answer {
     Answer::new(202).header("location", url)
 }
@@ -40,12 +48,7 @@ fn a_registry_that_takes_the_probe_streams_from_then_on() {
             "/blobs/uploads/u1",
             Answer::new(patch_status).header("location", "u2"),
         );
-        t.expect(
-            Put,
-            &format!("/u2?digest={}", Digest::of(&first)),
-            Answer::new(201),
-        );
-        t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+        expect_close(&t, "u2", &first);
         assert_eq!(put_lock(&s, &first).unwrap(), first.len() as u64);
         let seen = t.seen();
         assert_eq!(seen[1].body, first[..PROBE]);
@@ -87,12 +90,7 @@ fn a_blob_smaller_than_the_probe_is_one_chunk() {
     let blob = bytes(STREAM_THRESHOLD + 1000);
     t.expect(Post, "/blobs/uploads/", session("u1"));
     t.expect(Patch, "/blobs/uploads/u1", session("u2"));
-    t.expect(
-        Put,
-        &format!("/u2?digest={}", Digest::of(&blob)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "u2", &blob);
     put_lock(&s, &blob).unwrap();
     let seen = t.seen();
     assert_eq!(seen[1].body, blob);
@@ -119,12 +117,7 @@ fn a_registry_that_refuses_the_probe_gets_chunks() {
     t.expect(Post, "/blobs/uploads/", session("v1"));
     t.expect(Patch, "/blobs/uploads/v1", session("v2"));
     t.expect(Patch, "/blobs/uploads/v2", session("v3"));
-    t.expect(
-        Put,
-        &format!("/v3?digest={}", Digest::of(&blob)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "v3", &blob);
     put_lock(&s, &blob).unwrap();
     assert_eq!(t.remaining(), 0);
     let seen = t.seen();
@@ -145,12 +138,7 @@ fn a_registry_that_refuses_the_probe_gets_chunks() {
     // Learned: the next put sends chunks at once, no probe.
     t.expect(Post, "/blobs/uploads/", session("w1"));
     t.expect(Patch, "/blobs/uploads/w1", session("w2"));
-    t.expect(
-        Put,
-        &format!("/w2?digest={}", Digest::of(&blob[..CHUNK + 5])),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "w2", &blob[..CHUNK + 5]);
     put_lock(&s, &blob[..CHUNK + 5]).unwrap();
     assert_eq!(t.remaining(), 0);
     assert_eq!(t.seen()[8].body.len(), CHUNK);
@@ -176,12 +164,7 @@ fn a_refused_chunk_is_halved() {
         let (from, to) = (format!("w{n}"), format!("w{}", n + 1));
         t.expect(Patch, &format!("/blobs/uploads/{from}"), session(&to));
     }
-    t.expect(
-        Put,
-        &format!("/w9?digest={}", Digest::of(&blob)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "w9", &blob);
     put_lock(&s, &blob).unwrap();
     assert_eq!(t.remaining(), 0);
     let seen = t.seen();
@@ -225,12 +208,7 @@ fn chunks_are_at_least_the_registrys_minimum() {
         "/blobs/uploads/v2",
         Answer::new(201).header("location", "v3"),
     );
-    t.expect(
-        Put,
-        &format!("/v3?digest={}", Digest::of(&blob)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "v3", &blob);
     put_lock(&s, &blob).unwrap();
     assert_eq!(t.remaining(), 0);
     let seen = t.seen();
@@ -277,12 +255,7 @@ fn the_probes_session_goes_on_in_chunks() {
     t.expect(Post, "/blobs/uploads/", session("u1"));
     t.expect(Patch, "/blobs/uploads/u1", session("u2"));
     t.expect(Patch, "/blobs/uploads/u2", session("u3"));
-    t.expect(
-        Put,
-        &format!("/u3?digest={}", Digest::of(&blob)),
-        Answer::new(201),
-    );
-    t.expect(Put, &tag_path(Kind::Lock, &MAC), Answer::new(201));
+    expect_close(&t, "u3", &blob);
     put_lock(&s, &blob).unwrap();
     assert_eq!(t.remaining(), 0);
     let seen = t.seen();
