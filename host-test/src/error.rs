@@ -1,10 +1,10 @@
-//! The host-side error: the WIT `error` variant's cases, plus `Host` for failures of the
-//! host itself (loading the component, a trap). The WIT error is converted in one place,
-//! `From<wit_types::Error>`; host failures become strings, so no foreign error type leaks.
+//! The host-side error, the one error type of every module of this crate: the WIT `error`
+//! variant's cases, plus `Host` for failures of the host itself (loading the component, a
+//! trap). The WIT error is converted in one place, `From<wit_types::Error>` in
+//! `store/wit_error.rs`; host failures become strings, so no foreign error type leaks. This
+//! module uses no other of the crate.
 
 use std::fmt;
-
-use crate::bindings::wit_types;
 
 /// What went wrong, mirroring the cases of the WIT `error` variant, plus [`ErrorKind::Host`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,39 +99,3 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-/// The one conversion from the WIT error to the host error.
-impl From<wit_types::Error> for StoreError {
-    fn from(err: wit_types::Error) -> Self {
-        use wit_types::Error as E;
-        let (kind, message) = match err {
-            E::NotFound(m) => (ErrorKind::NotFound, m),
-            E::AlreadyExists(m) => (ErrorKind::AlreadyExists, m),
-            E::Unsupported(m) => (ErrorKind::Unsupported, m),
-            E::Unauthorized(m) => (ErrorKind::Unauthorized, m),
-            E::Denied(m) => (ErrorKind::Denied, m),
-            E::InvalidConfig(m) => (ErrorKind::InvalidConfig, m),
-            E::InvalidArgument(m) => (ErrorKind::InvalidArgument, m),
-            E::OutOfRange(m) => (ErrorKind::OutOfRange, m),
-            E::RateLimited(m) => (ErrorKind::RateLimited, m),
-            E::Transient(m) => (ErrorKind::Transient, m),
-            E::Protocol(m) => (ErrorKind::Protocol, m),
-            E::Tls(m) => (ErrorKind::Tls, m),
-            E::Other(m) => (ErrorKind::Other, m),
-        };
-        StoreError { kind, message }
-    }
-}
-
-/// Flattens the result of a call into the component: a trap is a `Host` error, a WIT error
-/// converts through `From<wit_types::Error>`.
-pub(crate) fn flatten<T>(
-    context: &str,
-    res: wasmtime::Result<Result<T, wit_types::Error>>,
-) -> Result<T, StoreError> {
-    match res {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.into()),
-        Err(trap) => Err(StoreError::from_wasmtime(context, trap)),
-    }
-}

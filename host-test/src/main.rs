@@ -15,6 +15,7 @@ use kloset_oci_host::{
 };
 use tokio::io::AsyncWriteExt;
 
+mod bench;
 mod cli_args;
 use cli_args::{Cli, Command};
 
@@ -237,19 +238,17 @@ async fn bench(
     quick: bool,
     objects: Vec<usize>,
 ) -> Result<(), Failure> {
-    let args = kloset_oci_host::bench::BenchArgs {
+    let args = bench::BenchArgs {
         component: component.unwrap_or_else(default_component_path),
         location,
         options,
         quick,
         objects,
     };
-    let report = kloset_oci_host::bench::run(args)
-        .await
-        .map_err(|e| Failure {
-            subject: "bench".into(),
-            error: StoreError::host(e.to_string()),
-        })?;
+    let report = bench::run(args).await.map_err(|e| Failure {
+        subject: "bench".into(),
+        error: StoreError::host(e.to_string()),
+    })?;
     write_stdout(report.as_bytes()).await
 }
 

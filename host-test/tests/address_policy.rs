@@ -1,5 +1,6 @@
-//! The private-address policy (`address_policy.rs`) with a real registry and token service:
-//! a registry on the internet may not send the store into the operator's network.
+//! The private-address policy (`host-test/src/net/address_policy.rs`) with a real registry
+//! and token service: a registry on the internet may not send the store into the operator's
+//! network.
 //!
 //! Everything runs on loopback. A test resolver plays the network: 127.0.0.2 is the
 //! operator's ("internal"), every other address the internet, and names under `.test`
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use common::auth::{self, material, PASSWORD, USER};
 use common::registry::Registry;
 use common::token_service::{Policy, TokenService};
-use kloset_oci_host::address_policy::{Resolved, Resolver};
+use kloset_oci_host::net::address_policy::{Resolved, Resolver};
 use kloset_oci_host::{Backend, ErrorKind, HostSettings};
 
 const INTERNAL: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use kloset_oci_host::credentials::{resolve, Credentials, ResolvedOptions, Sources};
-use kloset_oci_host::{docker_config, ErrorKind, Secret, StoreError};
+use kloset_oci_host::credentials::{docker_config, resolve, Credentials, ResolvedOptions, Sources};
+use kloset_oci_host::{ErrorKind, Secret, StoreError};
 
 const SECRET: &str = "pw-Zx81-never-shown";
 const REGISTRY: &str = "127.0.0.1:5000";

@@ -16,8 +16,8 @@ mod fault_model;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use kloset_oci_host::faults::{FaultInjector, FaultPlan};
-use kloset_oci_host::xorshift::XorShift;
+use kloset_oci_host::net::faults::{FaultInjector, FaultPlan};
+use kloset_oci_host::testkit::xorshift::XorShift;
 use kloset_oci_host::{Backend, ByteRange, ErrorKind, HostSettings, Kind, Mac, Store};
 
 use common::registry::Registry;

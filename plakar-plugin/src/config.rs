@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use kloset_oci_host::credentials::{self, Sources};
-use kloset_oci_host::{docker_config, AllowedAuthority, ErrorKind, HostSettings, StoreError};
+use kloset_oci_host::credentials::{self, docker_config, Sources};
+use kloset_oci_host::{AllowedAuthority, ErrorKind, HostSettings, StoreError};
 
 /// The plugin's own key: how many component instances (object transfers) run at once.
 pub const CONCURRENCY_KEY: &str = "concurrency";

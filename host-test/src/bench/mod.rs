@@ -11,10 +11,10 @@ mod workloads;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::local_registry::{LocalRegistry, RegistryError};
-use crate::{Backend, StoreError};
+use kloset_oci_host::testkit::local_registry::{LocalRegistry, RegistryError};
+use kloset_oci_host::{Backend, StoreError};
 
-pub use table::{Row, Samples};
+use table::Samples;
 
 /// What to measure, and where.
 pub struct BenchArgs {
@@ -130,7 +130,7 @@ pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
     };
     let run_id = format!(
         "{:08x}",
-        crate::xorshift::XorShift::from_time().next_u64() as u32
+        kloset_oci_host::testkit::xorshift::XorShift::from_time().next_u64() as u32
     );
     if !args.objects.is_empty() {
         progress("loading the component");

@@ -17,7 +17,7 @@ mod create;
 mod tags;
 
 use super::BenchError;
-use crate::ConnectionPool;
+use kloset_oci_host::ConnectionPool;
 
 /// Blobs up to this size go in one PUT; larger ones stream through one PATCH (as the
 /// component does).

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use super::table::Row;
 use super::{progress, BenchError, Sizes, Target};
-use crate::compile_cache::{CacheOutcome, CACHE_DIR_ENV};
-use crate::Backend;
+use kloset_oci_host::runtime::compile_cache::{CacheOutcome, CACHE_DIR_ENV};
+use kloset_oci_host::Backend;
 
 /// Adds the start-up rows; returns a backend loaded from the cache for the other workloads.
 pub async fn rows(

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use super::native::{Blob, NativeClient};
 use super::table::{mib, Row};
 use super::{progress, BenchError, Sizes, Target};
-use crate::xorshift::XorShift;
-use crate::{mac_hex, Backend, ByteRange, ConnectionPool, Kind, Mac, Store};
+use kloset_oci_host::testkit::xorshift::XorShift;
+use kloset_oci_host::{mac_hex, Backend, ByteRange, ConnectionPool, Kind, Mac, Store};
 
 /// Objects stored by one side: the component's MACs, the native client's blobs.
 struct Stored {

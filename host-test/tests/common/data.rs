@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub use kloset_oci_host::xorshift::XorShift;
+pub use kloset_oci_host::testkit::xorshift::XorShift;
 
 /// The byte stream of a seed: byte `i` is the same whichever chunks it is read in.
 struct ByteStream {

@@ -8,7 +8,7 @@ use std::any::Any;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kloset_oci_host::local_registry::{Implementation, LocalRegistry};
+use kloset_oci_host::testkit::local_registry::{Implementation, LocalRegistry};
 
 pub struct Registry {
     local: LocalRegistry,

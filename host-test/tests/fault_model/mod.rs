@@ -6,7 +6,7 @@ pub mod check;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kloset_oci_host::xorshift::XorShift;
+use kloset_oci_host::testkit::xorshift::XorShift;
 use kloset_oci_host::{ErrorKind, Kind, Mac};
 
 /// An object's bytes, described by the seed and length that generate them.

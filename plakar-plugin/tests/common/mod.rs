@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use kloset_oci_host::local_registry::LocalRegistry;
+use kloset_oci_host::testkit::local_registry::LocalRegistry;
 use kloset_oci_plakar::proto::store_client::StoreClient;
 use kloset_oci_plakar::proto::*;
 use tokio::process::{Child, Command};

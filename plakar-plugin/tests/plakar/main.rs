@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use harness::{snapshot_ids, Plakar};
-use kloset_oci_host::local_registry::LocalRegistry;
+use kloset_oci_host::testkit::local_registry::LocalRegistry;
 
 const MIB: usize = 1 << 20;
 

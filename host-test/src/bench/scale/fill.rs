@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::super::workloads::join_all;
 use super::super::BenchError;
-use crate::xorshift::XorShift;
-use crate::{Backend, Kind};
+use kloset_oci_host::testkit::xorshift::XorShift;
+use kloset_oci_host::{Backend, Kind};
 
 /// Component instances putting at once.
 pub const WORKERS: usize = 32;

@@ -8,8 +8,8 @@ use super::super::workloads::check_size;
 use super::super::{BenchError, Samples};
 use super::fill::Contents;
 use super::rss;
-use crate::xorshift::XorShift;
-use crate::{Backend, Kind, Mac, Store};
+use kloset_oci_host::testkit::xorshift::XorShift;
+use kloset_oci_host::{Backend, Kind, Mac, Store};
 
 /// The size of the objects a measured put writes.
 const PUT_SIZE: usize = 400;

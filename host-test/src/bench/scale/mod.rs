@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use super::native::NativeClient;
 use super::{progress, BenchError, Target};
-use crate::local_registry::{Implementation, LocalRegistry};
-use crate::xorshift::XorShift;
-use crate::{Backend, ConnectionPool};
 use fill::Contents;
+use kloset_oci_host::testkit::local_registry::{Implementation, LocalRegistry};
+use kloset_oci_host::testkit::xorshift::XorShift;
+use kloset_oci_host::{Backend, ConnectionPool};
 use measure::{Measure, Runs};
 
 /// Store sizes of a full run, and of a quick one.

@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 
 use super::forward::{json, oci_error, passed_on, Body, BoxError, Upstream};
 use super::{repository, Shared};
-use kloset_oci_host::xorshift::XorShift;
+use kloset_oci_host::testkit::xorshift::XorShift;
 
 /// Tags a page.
 pub const PAGE: usize = 100;

@@ -6,7 +6,7 @@
 
 use std::sync::Mutex;
 
-use crate::location::AllowedAuthority;
+use crate::net::location::AllowedAuthority;
 use kloset_oci::auth::challenge::{self, Challenge};
 use kloset_oci::registry;
 

@@ -1,17 +1,29 @@
 //! One connected store: a component instance and its `store` resource. Objects stream in
 //! and out in chunks of at most [`CHUNK_SIZE`]; the host never holds a whole object.
+//!
+//! The typed store API: [`Store`] here, `Backend::connect` that makes one (`connect`), its
+//! value types (`types`), the component's own counters (`layer_stats`) and the conversion of
+//! the component's results (`wit_error`). Uses the runtime (an instance, the bindings), the
+//! network module (hooks, counters, settings) and the error type; only the crate's public
+//! API, the CLI and the test kit use it.
+
+mod connect;
+pub(crate) mod layer_stats;
+pub(crate) mod types;
+mod wit_error;
 
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wasmtime::component::ResourceAny;
 
-use crate::bindings;
-use crate::error::{flatten, StoreError};
-use crate::layer_stats::LayerStats;
-use crate::state::HostState;
-use crate::stats::{RequestCounters, RequestStats};
-use crate::types::{ByteRange, Kind, Mac, Mode};
+use crate::error::StoreError;
+use crate::net::stats::{RequestCounters, RequestStats};
+use crate::runtime::bindings;
+use crate::runtime::state::HostState;
+use layer_stats::LayerStats;
+use types::{ByteRange, Kind, Mac, Mode};
+use wit_error::flatten;
 
 /// The size of the chunks written to a `writer` and asked of a `reader`: 1 MiB.
 pub const CHUNK_SIZE: usize = 1 << 20;

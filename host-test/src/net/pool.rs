@@ -13,7 +13,7 @@
 //!
 //! A request's body is uploaded for as long as its bytes keep moving (the between-bytes
 //! timeout bounds a stall), and its answer is then due within the first-byte timeout (see
-//! [`request_timing`](crate::request_timing)); a response body fails when it stalls for the
+//! [`request_timing`](crate::net::request_timing)); a response body fails when it stalls for the
 //! between-bytes timeout ([`TimedBody`]).
 //!
 //! A connection is driven by a task of the tokio runtime that opened it, and dies with that
@@ -21,8 +21,8 @@
 //! e.g. one shared by tests that each run their own).
 //!
 //! [`Backend`]: crate::Backend
-//! [`TlsClient`]: crate::tls_client::TlsClient
-//! [`TimedBody`]: crate::timed_body::TimedBody
+//! [`TlsClient`]: crate::net::tls::client::TlsClient
+//! [`TimedBody`]: crate::net::timed_body::TimedBody
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,11 +37,11 @@ use tokio::task::AbortHandle;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
-use crate::address_policy::{ConnectPolicy, Reach};
-use crate::connection_error::from_hyper;
-use crate::request_timing::{Limits, UploadClock};
-use crate::timed_body::TimedBody;
-use crate::tls_client::{TlsClient, TrustKey};
+use crate::net::address_policy::{ConnectPolicy, Reach};
+use crate::net::connection_error::from_hyper;
+use crate::net::request_timing::{Limits, UploadClock};
+use crate::net::timed_body::TimedBody;
+use crate::net::tls::client::{TlsClient, TrustKey};
 
 /// Idle connections kept per `host:port`.
 pub const MAX_IDLE_PER_HOST: usize = 8;

@@ -1,7 +1,7 @@
 //! What a store's protocol layers did (the component's `stats()`), and the one-line report
 //! of `kloset-oci --stats`.
 
-use crate::stats::RequestStats;
+use crate::net::stats::RequestStats;
 
 /// Counts the component keeps since `connect`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

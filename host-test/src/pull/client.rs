@@ -25,11 +25,11 @@ use wasmtime_wasi_http::RequestOptions;
 // store's bound.
 use kloset_oci::redirect::MAX_REDIRECTS;
 
-use crate::address_policy::ConnectPolicy;
 use crate::error::{ErrorKind, StoreError};
-use crate::pool::ConnectionPool;
-use crate::tls_client::TlsClient;
-use crate::tls_trust::CaBundle;
+use crate::net::address_policy::ConnectPolicy;
+use crate::net::pool::ConnectionPool;
+use crate::net::tls::client::TlsClient;
+use crate::net::tls::CaBundle;
 
 const TIMEOUTS: RequestOptions = RequestOptions {
     connect_timeout: Some(Duration::from_secs(30)),

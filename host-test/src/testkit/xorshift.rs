@@ -1,7 +1,7 @@
 //! xorshift64*: a small seeded generator of random bytes, MACs and ranges, fast enough for
 //! 64 MiB objects. Shared by the bench and the tests; not for anything that needs secrecy.
 
-use crate::Mac;
+use crate::store::types::Mac;
 
 #[derive(Clone)]
 pub struct XorShift(u64);

@@ -13,8 +13,8 @@ use std::thread::JoinHandle;
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::Resource;
 
-use crate::bindings::kloset::storage::digest::{Host, HostSha256};
-use crate::state::HostState;
+use crate::runtime::bindings::kloset::storage::digest::{Host, HostSha256};
+use crate::runtime::state::HostState;
 
 /// Chunks at least this large move a hash to its own thread.
 pub const WORKER_CHUNK: usize = 256 << 10;
@@ -108,8 +108,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::hooks::RegistryHooks;
-    use crate::location::AllowedAuthority;
+    use crate::net::hooks::RegistryHooks;
+    use crate::net::location::AllowedAuthority;
 
     fn state() -> HostState {
         let allowed = AllowedAuthority::from_location("oci://127.0.0.1:5000/x").unwrap();

@@ -28,7 +28,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use wasmtime_wasi_http::Error as HttpError;
 
-use crate::tls_trust::CaBundle;
+use crate::net::tls::trust::CaBundle;
 
 /// Which certificates are trusted: the SHA-256 of the CA file's certificates (`None`: the
 /// system's roots alone). Equal trusts share a client and pooled connections.

@@ -1,5 +1,7 @@
 //! A secret string (a password, a token): its `Debug` and `Display` never show it, so it
 //! cannot leak into a message or a log line by accident. Only [`Secret::expose`] reads it.
+//! And the [`Credentials`] made of secrets, as `docker_config` finds them and the options
+//! give them.
 
 use std::fmt;
 
@@ -31,6 +33,28 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+/// Credentials for one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// Basic credentials (sent to the registry, or to its token realm).
+    Basic { username: String, password: Secret },
+    /// A pre-issued bearer or identity token.
+    Token(Secret),
+}
+
+impl Credentials {
+    /// The component's store options for these credentials.
+    pub fn to_options(&self) -> Vec<(String, String)> {
+        match self {
+            Credentials::Basic { username, password } => vec![
+                ("username".into(), username.clone()),
+                ("password".into(), password.expose().to_string()),
+            ],
+            Credentials::Token(token) => vec![("token".into(), token.expose().to_string())],
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Loading the component once: an engine, the compiled component and a pre-instantiated
-//! `BackendPre`, from which every store gets a fresh, cheap instance.
+//! `BackendPre`, from which every store gets a fresh, cheap instance (`Backend::connect`, in
+//! `store/connect.rs`; `Backend::load_reference`, loading a pulled component, is in
+//! `pull/load.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,18 +9,11 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use crate::address_policy::Resolver;
-use crate::bindings;
-use crate::compile_cache::{cache_dir_from_env, load_component, CacheOutcome};
-use crate::error::{flatten, StoreError};
-use crate::faults::FaultInjector;
-use crate::hooks::RegistryHooks;
-use crate::location::AllowedAuthority;
-use crate::pool::ConnectionPool;
-use crate::state::HostState;
-use crate::stats::RequestCounters;
-use crate::store::Store;
-use crate::tls_trust::CaBundle;
+use crate::error::StoreError;
+use crate::net::pool::ConnectionPool;
+use crate::runtime::bindings;
+use crate::runtime::compile_cache::{cache_dir_from_env, load_component, CacheOutcome};
+use crate::runtime::state::HostState;
 
 /// Environment variable naming the component file, overriding the default path.
 pub const COMPONENT_ENV: &str = "KLOSET_OCI_COMPONENT";
@@ -37,25 +32,6 @@ pub fn default_component_path() -> PathBuf {
             .join("release")
             .join("kloset_oci.wasm"),
     }
-}
-
-/// What the host adds to a store's requests, beside the location and the options the
-/// component reads.
-#[derive(Clone, Debug, Default)]
-pub struct HostSettings {
-    /// Trust anchors for https beside the system's roots (`--ca-file`, `-o ca_file=`).
-    pub ca: Option<CaBundle>,
-    /// Faults injected into the store's requests (tests only). Shared, so that several
-    /// stores can draw from one seeded sequence and its counts can be read afterwards.
-    pub faults: Option<Arc<FaultInjector>>,
-    /// Let hosts the registry names (token realms, redirects) resolve to internal addresses
-    /// even where the registry itself is not internal (`-o private_hosts=true`): for a
-    /// public registry whose token server is on the operator's network. See
-    /// [`address_policy`](crate::address_policy).
-    pub private_hosts: bool,
-    /// Name resolution for connections; `None`: the system's. Tests give one that plays a
-    /// remote registry on loopback.
-    pub resolver: Option<Arc<dyn Resolver>>,
 }
 
 /// A loaded component, ready to make stores. Cheap to clone.
@@ -79,7 +55,7 @@ impl Backend {
     }
 
     /// Compiles and links the component at `path`, through the compiled-component cache
-    /// the environment names (`KLOSET_OCI_CACHE_DIR`, see [`crate::compile_cache`]).
+    /// the environment names (`KLOSET_OCI_CACHE_DIR`, see [`crate::runtime::compile_cache`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Backend, StoreError> {
         Backend::load_with_cache(path, cache_dir_from_env().as_deref())
     }
@@ -145,53 +121,21 @@ impl Backend {
         &self.inner.pool
     }
 
-    /// A new instance connected to the store at `location` (`oci://host[:port]/repo`),
-    /// with `options` passed to the component as they are. The instance may reach only the
-    /// location's registry. No request is made here.
-    pub async fn connect(
-        &self,
-        location: &str,
-        options: &[(String, String)],
-    ) -> Result<Store, StoreError> {
-        self.connect_with(location, options, &HostSettings::default())
-            .await
+    /// The engine the component was compiled for.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
     }
 
-    /// [`Backend::connect`], with what the host itself adds to the store's requests.
-    pub async fn connect_with(
-        &self,
-        location: &str,
-        options: &[(String, String)],
-        settings: &HostSettings,
-    ) -> Result<Store, StoreError> {
-        let allowed = AllowedAuthority::for_store(location, options)?;
-        let counters = Arc::new(RequestCounters::default());
-        let hooks =
-            RegistryHooks::with_pool(allowed, counters.clone(), self.inner.pool.clone(), settings);
-        let mut store = wasmtime::Store::new(&self.inner.engine, HostState::new(hooks));
-        store.limiter(|state| state.memory_peak());
-        let instance = self
-            .inner
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| StoreError::from_wasmtime("cannot instantiate the component", e))?;
-        let handle = flatten(
-            "connect",
-            instance
-                .kloset_storage_store()
-                .store()
-                .call_connect(&mut store, location, options)
-                .await,
-        )?;
-        Ok(Store::new(store, instance, handle, counters))
+    /// The linked component, ready to instantiate.
+    pub(crate) fn instance_pre(&self) -> &bindings::BackendPre<HostState> {
+        &self.inner.pre
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::error::ErrorKind;
 
     #[test]
     fn the_default_path_is_the_release_component_of_this_target_dir() {
@@ -225,17 +169,5 @@ mod tests {
         std::fs::write(&path, b"not wasm").unwrap();
         let err = Backend::load(&path).err().expect("loaded garbage");
         assert_eq!(err.kind, ErrorKind::Host);
-    }
-
-    /// Stores and their futures can move between threads (e.g. `tokio::spawn`).
-    #[allow(dead_code)]
-    fn stores_are_send(backend: &Backend, store: &mut Store) {
-        fn is_send<T: Send>(_: &T) {}
-        is_send(backend);
-        is_send(store);
-        is_send(&backend.connect("oci://127.0.0.1/x", &[]));
-        is_send(&store.open());
-        is_send(&store.put_from(crate::Kind::Lock, &[0; 32], &b""[..]));
-        is_send(&store.get_to(crate::Kind::Lock, &[0; 32], None, Vec::new()));
     }
 }

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{ComponentReference, PullOptions, PulledComponent, Puller};
-use crate::backend::Backend;
 use crate::error::StoreError;
+use crate::runtime::backend::Backend;
 
 impl Backend {
     /// Loads the component `source` names: an `oci://` reference is pulled (see
@@ -63,8 +63,8 @@ pub(super) mod tests {
     use std::cell::Cell;
 
     use super::*;
-    use crate::oci_pull::cache::{Cache, Entry};
-    use crate::oci_pull::{Digest, OCI_MANIFEST, WASM_LAYER};
+    use crate::pull::cache::{Cache, Entry};
+    use crate::pull::{Digest, OCI_MANIFEST, WASM_LAYER};
 
     thread_local! {
         /// What happens to the cached component once it was checked (a test's seam).

@@ -5,7 +5,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::hooks::RegistryHooks;
+use crate::net::hooks::RegistryHooks;
 
 pub struct HostState {
     wasi: WasiCtx,

@@ -12,6 +12,12 @@
 //!   whose files are cached makes no request at all.
 //! - Plain HTTP is used for loopback registries, https for every other one, unless
 //!   [`PullOptions::plain_http`] says otherwise.
+//!
+//! `reference` parses a reference, `client` fetches over the network module's pool and TLS
+//! client (the address policy and the trust of a store), `manifest` checks a manifest,
+//! `cache` keeps what was checked, and `load` adds `Backend::load_reference`. Uses the network
+//! module, the runtime (`Backend::load`) and the error type; nothing but the crate's public
+//! API uses this module.
 
 mod cache;
 mod client;
@@ -31,7 +37,7 @@ use cache::{Cache, Entry};
 use client::RegistryClient;
 
 use crate::error::{ErrorKind, StoreError};
-use crate::tls_trust::CaBundle;
+use crate::net::tls::CaBundle;
 
 /// The default bound on a component's size.
 pub const MAX_COMPONENT_SIZE: u64 = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@
 //!
 //! The wasi interfaces the world imports come from wasmtime-wasi and wasmtime-wasi-http, so
 //! the component's `wasi:http` imports are served by `add_only_http_to_linker_async`. The
-//! world's own import, `kloset:storage/digest`, is served by [`crate::host_digest`].
+//! world's own import, `kloset:storage/digest`, is served by [`crate::runtime::host_digest`].
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -14,7 +14,7 @@ wasmtime::component::bindgen!({
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-        "kloset:storage/digest.sha256": crate::host_digest::Sha256State,
+        "kloset:storage/digest.sha256": crate::runtime::host_digest::Sha256State,
     },
 });
 

@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::credentials::Credentials;
+use super::secret::{Credentials, Secret};
 use crate::error::{ErrorKind, StoreError};
-use crate::secret::Secret;
 
 /// The largest `config.json` read.
 const MAX_CONFIG_BYTES: u64 = 4 << 20;

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::bindings::wit_types;
 use crate::error::{ErrorKind, StoreError};
+use crate::runtime::bindings::wit_types;
 
 /// An object's name: its 32-byte MAC.
 pub type Mac = [u8; 32];

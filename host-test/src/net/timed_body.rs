@@ -1,7 +1,7 @@
 //! A response body with a between-bytes timeout (wasi:http's `between-bytes-timeout`), for
 //! the connections of the keep-alive pool.
 
-use crate::connection_error::from_hyper;
+use crate::net::connection_error::from_hyper;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -16,8 +16,8 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
-use crate::pool::IoFuture;
-pub use crate::pool::Sent;
+use crate::net::pool::IoFuture;
+pub use crate::net::pool::Sent;
 /// The real send of a request, as the hook makes it.
 pub type SendFuture = Pin<Box<dyn Future<Output = Sent> + Send>>;
 
@@ -163,7 +163,7 @@ where
         Fault::StalledBody | Fault::TruncatedBody => {
             let stall = options
                 .and_then(|o| o.between_bytes_timeout)
-                .unwrap_or(crate::pool::DEFAULT_TIMEOUT);
+                .unwrap_or(crate::net::pool::DEFAULT_TIMEOUT);
             let (response, io) = send(request, options).await?;
             let response = response.map(|body| {
                 let broken = if fault == Fault::StalledBody {

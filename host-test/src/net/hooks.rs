@@ -9,14 +9,14 @@ use std::sync::Arc;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::address_policy::{ConnectPolicy, Reach, Resolver, SystemResolver};
-use crate::allow_list::AllowList;
-use crate::backend::HostSettings;
-use crate::faults::{self, FaultInjector};
-use crate::location::AllowedAuthority;
-use crate::pool::{ConnectionPool, IoFuture, Sent};
-use crate::stats::RequestCounters;
-use crate::tls_client::TlsClient;
+use crate::net::address_policy::{ConnectPolicy, Reach, Resolver, SystemResolver};
+use crate::net::allow_list::AllowList;
+use crate::net::faults::{self, FaultInjector};
+use crate::net::location::AllowedAuthority;
+use crate::net::pool::{ConnectionPool, IoFuture, Sent};
+use crate::net::settings::HostSettings;
+use crate::net::stats::RequestCounters;
+use crate::net::tls::client::TlsClient;
 
 /// What `send_request` returns.
 type SendFuture = Box<dyn Future<Output = Sent> + Send>;
@@ -67,7 +67,7 @@ impl RegistryHooks {
     }
 }
 
-/// What a store's connections may reach ([`crate::address_policy`]): the location's host
+/// What a store's connections may reach ([`crate::net::address_policy`]): the location's host
 /// anything; a host the registry named only public addresses, unless the registry itself is
 /// internal or the settings allow private hosts.
 struct ReachPolicy {

@@ -128,7 +128,7 @@ async fn a_stalled_upload_times_out_and_ends_its_connection() {
         std::future::pending::<()>().await;
         drop(stream);
     });
-    let (writer, body) = crate::request_timing::tests::fed_body();
+    let (writer, body) = crate::net::request_timing::tests::fed_body();
     // Writes until the body is gone: far more than the buffers between here and the server.
     let feeding = tokio::spawn(async move {
         for _ in 0..2_000 {

@@ -6,39 +6,26 @@
 //! are refused (the value would sit in the shell history and in `ps`). A Plakar store config
 //! may carry them ([`Sources::plain_secrets`]): Plakar keeps it in its own config file.
 //! Explicit credentials win over `config.json`. No message here ever shows a secret.
+//!
+//! `secret.rs` holds the values ([`Secret`], [`Credentials`]), `docker_config.rs` reads
+//! Docker's `config.json` into them, and this module sorts out the options, asking
+//! `docker_config` last: this module uses `docker_config`, never the other way round. Uses
+//! the network module's [`CaBundle`] (`-o ca_file=`) and the error type; no other module of
+//! the library uses this one (the command, the Plakar plugin and the tests do).
+
+pub mod docker_config;
+mod secret;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::docker_config;
+pub use secret::{Credentials, Secret};
+
 use crate::error::{ErrorKind, StoreError};
-use crate::secret::Secret;
-use crate::tls_trust::CaBundle;
+use crate::net::tls::CaBundle;
 
 /// The most bytes read from stdin for a password.
 pub const MAX_STDIN_SECRET: u64 = 64 * 1024;
-
-/// Credentials for one registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// Basic credentials (sent to the registry, or to its token realm).
-    Basic { username: String, password: Secret },
-    /// A pre-issued bearer or identity token.
-    Token(Secret),
-}
-
-impl Credentials {
-    /// The component's store options for these credentials.
-    pub fn to_options(&self) -> Vec<(String, String)> {
-        match self {
-            Credentials::Basic { username, password } => vec![
-                ("username".into(), username.clone()),
-                ("password".into(), password.expose().to_string()),
-            ],
-            Credentials::Token(token) => vec![("token".into(), token.expose().to_string())],
-        }
-    }
-}
 
 /// Where the command's secrets come from: the environment, stdin and Docker's config
 /// directory. Tests give their own.
