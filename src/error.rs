@@ -81,7 +81,7 @@ impl Error {
             ErrorKind::Tls,
             "TLS certificate error: the registry's certificate is not trusted (unknown issuer, \
              expired, or not issued for this host name); to trust a private CA, give the host \
-             its certificate with --ca-file PATH or -o ca_file=PATH",
+             its certificate",
         )
     }
 

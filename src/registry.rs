@@ -22,8 +22,9 @@ pub struct Registry {
     pub(crate) refuses_deletes: std::cell::Cell<bool>,
     /// How large blobs go up, learned from the registry's answers (`upload/strategy.rs`).
     pub(crate) upload: std::cell::Cell<crate::upload::strategy::Strategy>,
-    /// The `n` of tag-list pages: [`tag_pages::PAGE_SIZE`] until a registry refuses it.
-    pub(crate) tag_page_size: std::cell::Cell<u32>,
+    /// The `n` of tag-list pages: [`crate::tag_pages::PAGE_SIZE`], or none once the
+    /// registry bounded it.
+    pub(crate) tag_page_size: std::cell::Cell<Option<u32>>,
 }
 
 /// The answer to a delete by tag ("Deleting tags", distribution spec end-9).
@@ -54,7 +55,7 @@ impl Registry {
             refuses_tag_deletes: std::cell::Cell::new(false),
             refuses_deletes: std::cell::Cell::new(false),
             upload: std::cell::Cell::default(),
-            tag_page_size: std::cell::Cell::new(crate::tag_pages::PAGE_SIZE),
+            tag_page_size: std::cell::Cell::new(Some(crate::tag_pages::PAGE_SIZE)),
         }
     }
 

@@ -3,9 +3,13 @@
 //! Pages are asked for with `n` = [`PAGE_SIZE`]: the fewer pages, the faster a list where a
 //! registry reads its whole tag folder for each page (distribution 3 does, so 100,000 tags in
 //! pages of 1,000 take 100 readings: docs/performance-scale.md). A registry that bounds `n`
-//! answers the first page `400` (`PAGINATION_NUMBER_INVALID`, distribution 3 with
-//! `tags.maxtags` set: registry/handlers/tags.go); the list then starts again in pages of
-//! [`PAGE_SIZE_FALLBACK`], and the registry is remembered as such.
+//! either refuses it, answering the first page `400` (`PAGINATION_NUMBER_INVALID`), or
+//! clamps it, answering a first page shorter than asked with a `Link` (distribution v3.1.2
+//! clamps to `tags.maxtags`, 1000 by default: registry/handlers/tags.go, `GetTags`). Either
+//! way the list starts again without `n`, where distribution 3 answers every tag at once (as
+//! distribution 2.8 always does) and a registry that pages by itself sends `Link`; the
+//! registry is remembered as such. A first page clamped below [`CLAMPED_AT_LEAST`] is
+//! followed as it is: a registry with small pages of its own pages without `n` too.
 //!
 //! Pages that name no next page: a response to `tags/list?n=<int>` MAY carry a
 //! `Link: <...>; rel="next"` header when more tags follow; without one it holds `<int>` tags
@@ -25,9 +29,9 @@ use crate::registry::{expect, follow, next_link, Registry};
 
 /// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
 pub const PAGE_SIZE: u32 = 10_000;
-/// The page size after a registry refused [`PAGE_SIZE`]: the usual bound (ECR's largest
-/// `maxResults`, Harbor's and distribution's examples).
-pub const PAGE_SIZE_FALLBACK: u32 = 1000;
+/// A first page at least this long but shorter than asked, with a `Link`, is taken for a
+/// registry that clamps `n` (distribution 3's default `tags.maxtags`).
+pub const CLAMPED_AT_LEAST: usize = 1000;
 /// A page of the tag list larger than this is refused.
 const PAGE_LIMIT: usize = 64 << 20;
 /// At most this many pages are followed (a registry could link new pages forever; one
@@ -40,35 +44,39 @@ pub const TAGS_MAX: usize = 2_000_000;
 /// What became of a list.
 enum Listed {
     Tags(Option<Vec<String>>),
-    /// The first page was refused with 400: the page size, most likely.
-    PageSizeRefused(Error),
+    /// The first page says the registry bounds `n`: refused (this error) or clamped (none).
+    Bounded(Option<Error>),
 }
 
 impl Registry {
     /// Every tag of the repository; `None` where the repository does not exist.
     pub fn tags(&self) -> Result<Option<Vec<String>>> {
-        let size = self.tag_page_size.get();
-        match self.tags_in_pages(size)? {
-            Listed::Tags(tags) => Ok(tags),
-            Listed::PageSizeRefused(_) if size > PAGE_SIZE_FALLBACK => {
-                self.tag_page_size.set(PAGE_SIZE_FALLBACK);
-                match self.tags_in_pages(PAGE_SIZE_FALLBACK)? {
-                    Listed::Tags(tags) => Ok(tags),
-                    Listed::PageSizeRefused(e) => Err(e),
-                }
+        if let Some(size) = self.tag_page_size.get() {
+            match self.tags_in_pages(Some(size))? {
+                Listed::Tags(tags) => return Ok(tags),
+                Listed::Bounded(_) => self.tag_page_size.set(None),
             }
-            Listed::PageSizeRefused(e) => Err(e),
+        }
+        match self.tags_in_pages(None)? {
+            Listed::Tags(tags) => Ok(tags),
+            Listed::Bounded(refusal) => {
+                Err(refusal.unwrap_or_else(|| Error::protocol("the tag list was cut short")))
+            }
         }
     }
 
-    /// The list in pages of `size`, following `Link: <...>; rel="next"` pages, and after a
-    /// full page without `Link`, asking for the tags after its last.
-    fn tags_in_pages(&self, size: u32) -> Result<Listed> {
+    /// The list in pages of `size` tags (or the registry's own pages), following
+    /// `Link: <...>; rel="next"` pages, and after a full page without `Link`, asking for the
+    /// tags after its last.
+    fn tags_in_pages(&self, size: Option<u32>) -> Result<Listed> {
         #[derive(serde::Deserialize)]
         struct Page {
             tags: Option<Vec<String>>,
         }
-        let mut url = self.url(&format!("tags/list?n={size}"));
+        let mut url = match size {
+            Some(size) => self.url(&format!("tags/list?n={size}")),
+            None => self.url("tags/list"),
+        };
         let mut tags = Vec::new();
         // The `last=` of a page asked for after a full page without `Link`.
         let mut last: Option<String> = None;
@@ -81,7 +89,9 @@ impl Registry {
             let status = response.status;
             let response = match expect(response, &[200], Method::Get) {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(Listed::Tags(None)),
-                Err(e) if first && status == 400 => return Ok(Listed::PageSizeRefused(e)),
+                Err(e) if first && size.is_some() && status == 400 => {
+                    return Ok(Listed::Bounded(Some(e)))
+                }
                 other => other?,
             };
             let next = next_link(&response)
@@ -91,12 +101,17 @@ impl Registry {
             let page: Page = serde_json::from_slice(&body)
                 .map_err(|e| Error::protocol(format!("malformed tag list: {e}")))?;
             let mut page = page.tags.unwrap_or_default();
-            let full = page.len() == size as usize;
+            let clamped = page.len() >= CLAMPED_AT_LEAST
+                && size.is_some_and(|size| page.len() < size as usize);
+            if first && clamped && next.is_some() {
+                return Ok(Listed::Bounded(None));
+            }
+            let full = size.is_some_and(|size| page.len() == size as usize);
             if let Some(last) = &last {
                 keep_after(last, &mut page);
             }
             let unlinked = match next {
-                None => next_unlinked(&url, size, full, &page),
+                None => next_unlinked(&url, size.unwrap_or(0), full, &page),
                 Some(_) => None,
             };
             add_page(&mut tags, page, TAGS_MAX)?;
@@ -285,31 +300,56 @@ mod tests {
         assert_eq!(page, vec!["c".to_string()]);
     }
 
-    /// distribution 3 with `tags.maxtags` refuses a larger `n`: the list starts again in
-    /// pages of PAGE_SIZE_FALLBACK, and later lists ask for those at once.
+    /// A registry that bounds `n`, refusing it (400) or clamping it (distribution v3.1.2: a
+    /// page of 1000 with a `Link`): the list starts again without `n`, and later lists ask
+    /// without it at once.
     #[test]
-    fn a_refused_page_size_falls_back() {
-        let all = tags(0..1500);
+    fn a_bounded_page_size_lists_again_without_n() {
+        let all = tags(0..2500);
         let refused = Answer::new(400).body(oci_error("PAGINATION_NUMBER_INVALID"));
-        let small = "/v2/backups/laptop/tags/list?n=1000";
-        let t = Scripted::default();
-        let r = registry(&t);
-        t.expect(Get, FIRST, refused.clone());
-        t.expect(Get, small, page(&all[..1000]));
-        t.expect(Get, "/tags/list?n=1000&last=t00999", page(&all[1000..]));
-        assert_eq!(r.tags().unwrap(), Some(all.clone()));
-        t.expect(Get, small, page(&all[..10]));
-        assert_eq!(r.tags().unwrap(), Some(all[..10].to_vec()));
-        assert_eq!(t.remaining(), 0);
-        assert!(t.seen()[3].head.url.ends_with("?n=1000"), "asked at once");
+        let link = "</v2/backups/laptop/tags/list?n=1000&last=t00999>; rel=\"next\"";
+        for first in [refused.clone(), page(&all[..1000]).header("link", link)] {
+            let t = Scripted::default();
+            let r = registry(&t);
+            t.expect(Get, FIRST, first);
+            t.expect(Get, "/tags/list", page(&all));
+            assert_eq!(r.tags().unwrap(), Some(all.clone()));
+            t.expect(Get, "/tags/list", page(&all[..10]));
+            assert_eq!(r.tags().unwrap(), Some(all[..10].to_vec()));
+            assert_eq!(t.remaining(), 0);
+            let seen = t.seen();
+            assert!(
+                seen[1].head.url.ends_with("/tags/list"),
+                "{}",
+                seen[1].head.url
+            );
+            assert!(
+                seen[2].head.url.ends_with("/tags/list"),
+                "asked at once without n"
+            );
+        }
 
-        // Refused in small pages too: the registry's error.
+        // Without `n`, the registry's own pages are followed.
+        let t = Scripted::default();
+        let cursor = "</v2/backups/laptop/tags/list?cursor=abc>; rel=\"next\"";
+        t.expect(Get, FIRST, refused.clone());
+        t.expect(Get, "/tags/list", page(&all[..100]).header("link", cursor));
+        t.expect(Get, "/tags/list?cursor=abc", page(&all[100..]));
+        assert_eq!(registry(&t).tags().unwrap(), Some(all.clone()));
+
+        // Refused without `n` too: the registry's error.
         let t = Scripted::default();
         t.expect(Get, FIRST, refused.clone());
-        t.expect(Get, small, Answer::new(400).body(oci_error("NAME_INVALID")));
+        t.expect(
+            Get,
+            "/tags/list",
+            Answer::new(400).body(oci_error("NAME_INVALID")),
+        );
         let e = registry(&t).tags().unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidConfig, "{e}");
-        // A 400 on a later page is no page-size refusal.
+
+        // A short first page with a `Link` (a registry's own small pages) is followed, and a
+        // 400 on a later page is no bound.
         let t = Scripted::default();
         let link = "</v2/backups/laptop/tags/list?n=10000&cursor=abc>; rel=\"next\"";
         t.expect(Get, FIRST, page(&all[..10]).header("link", link));

@@ -57,10 +57,17 @@ async fn main() -> ExitCode {
                 .split_whitespace()
                 .next_back()
                 .is_some_and(|key| message.contains(key));
+            // How this command takes a CA certificate: the library's message cannot say.
+            let hint = match error.kind {
+                ErrorKind::Tls if message.contains("certificate") => {
+                    " (--ca-file PATH or -o ca_file=PATH)"
+                }
+                _ => "",
+            };
             if subject.is_empty() || named {
-                eprintln!("kloset-oci: {}: {message}", error.kind);
+                eprintln!("kloset-oci: {}: {message}{hint}", error.kind);
             } else {
-                eprintln!("kloset-oci: {}: {subject}: {message}", error.kind);
+                eprintln!("kloset-oci: {}: {subject}: {message}{hint}", error.kind);
             }
             if error.kind == ErrorKind::NotFound {
                 ExitCode::from(2)

@@ -169,7 +169,7 @@ fn transport_error(what: &str, e: wasmtime_wasi_http::Error) -> StoreError {
             ErrorKind::Tls,
             format!(
                 "{what}: TLS certificate error: the registry's certificate is not trusted; to \
-                 trust a private CA, give its certificate with --ca-file PATH or -o ca_file=PATH"
+                 trust a private CA, give the host its certificate"
             ),
         ),
         E::TlsProtocolError | E::TlsAlertReceived { .. } => {

@@ -6,6 +6,9 @@ use super::{empty, BenchError, NativeClient};
 
 /// The `n` the component asks for (`PAGE_SIZE` in src/tag_pages.rs).
 pub const TAG_PAGE_SIZE: usize = 10_000;
+/// A first page this long or longer, yet shorter than asked, is a registry clamping `n`
+/// (`CLAMPED_AT_LEAST` in src/tag_pages.rs).
+const CLAMPED_AT_LEAST: usize = 1000;
 /// More pages than this is a registry gone wrong (100 million tags at the component's size).
 const PAGES_MAX: usize = 10_000;
 
@@ -23,15 +26,24 @@ impl NativeClient {
     }
 
     /// The tags that name objects of `kind`, read as the component reads them: pages of
-    /// [`TAG_PAGE_SIZE`], following each page's `Link` to the next.
+    /// [`TAG_PAGE_SIZE`], following each page's `Link` to the next; where the registry clamps
+    /// the first page (at least [`CLAMPED_AT_LEAST`] tags, fewer than asked, with a `Link`),
+    /// again from the start without `n` (src/tag_pages.rs).
     pub async fn list_paged(&self, kind: &str) -> Result<Listed, BenchError> {
         let prefix = format!("{kind}-");
         let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
         let mut listed = Listed::default();
+        let mut sized = true;
         for _ in 0..PAGES_MAX {
-            let (tags, next) = self.tag_page(&url, &prefix, &[200]).await?;
-            listed.tags += tags;
+            let (page, next) = self.tag_page(&url, &prefix, &[200]).await?;
             listed.pages += 1;
+            let clamped = page.all >= CLAMPED_AT_LEAST && page.all < TAG_PAGE_SIZE;
+            if sized && listed.pages == 1 && clamped && next.is_some() {
+                sized = false;
+                url = self.url("tags/list");
+                continue;
+            }
+            listed.tags += page.matching;
             match next {
                 Some(next) => url = next,
                 None => return Ok(listed),
@@ -46,26 +58,29 @@ impl NativeClient {
     /// `n`, answered with one of the `ok` statuses (an answer without tags counts none).
     pub(super) async fn count_tags(&self, prefix: &str, ok: &[u16]) -> Result<usize, BenchError> {
         let url = self.url("tags/list");
-        Ok(self.tag_page(&url, prefix, ok).await?.0)
+        Ok(self.tag_page(&url, prefix, ok).await?.0.matching)
     }
 
-    /// One page: the count of its tags starting with `prefix`, and the URL of the next page.
+    /// One page: its tag counts, and the URL of the next page.
     async fn tag_page(
         &self,
         url: &str,
         prefix: &str,
         ok: &[u16],
-    ) -> Result<(usize, Option<String>), BenchError> {
+    ) -> Result<(PageCount, Option<String>), BenchError> {
         let (parts, bytes) = self
             .exchange(http::Method::GET, url, &[], empty(), ok)
             .await?;
         let page: serde_json::Value = serde_json::from_slice(&bytes)?;
         let tags = page["tags"].as_array().map_or(&[][..], |t| t.as_slice());
-        let count = tags
-            .iter()
-            .filter_map(|t| t.as_str())
-            .filter(|t| t.starts_with(prefix))
-            .count();
+        let count = PageCount {
+            all: tags.len(),
+            matching: tags
+                .iter()
+                .filter_map(|t| t.as_str())
+                .filter(|t| t.starts_with(prefix))
+                .count(),
+        };
         let next = parts
             .headers
             .get_all("link")
@@ -75,6 +90,12 @@ impl NativeClient {
             .map(|target| self.absolute(target));
         Ok((count, next))
     }
+}
+
+/// The tags of one page: all of them, and those with the prefix asked for.
+struct PageCount {
+    all: usize,
+    matching: usize,
 }
 
 /// The target of the `rel="next"` link in one `Link` header value.
