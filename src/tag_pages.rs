@@ -44,23 +44,20 @@ pub const TAGS_MAX: usize = 2_000_000;
 /// What became of a list.
 enum Listed {
     Tags(Option<Vec<String>>),
-    /// The first page says the registry bounds `n`: refused (this error) or clamped (none).
-    Bounded(Option<Error>),
+    /// The first page of a list asked in pages of `n` says the registry bounds `n`: refused
+    /// or clamped.
+    Bounded,
 }
 
 impl Registry {
     /// Every tag of the repository; `None` where the repository does not exist.
     pub fn tags(&self) -> Result<Option<Vec<String>>> {
-        if let Some(size) = self.tag_page_size.get() {
-            match self.tags_in_pages(Some(size))? {
-                Listed::Tags(tags) => return Ok(tags),
-                Listed::Bounded(_) => self.tag_page_size.set(None),
-            }
-        }
-        match self.tags_in_pages(None)? {
+        match self.tags_in_pages(self.tag_page_size.get())? {
             Listed::Tags(tags) => Ok(tags),
-            Listed::Bounded(refusal) => {
-                Err(refusal.unwrap_or_else(|| Error::protocol("the tag list was cut short")))
+            // The same list again without `n`, which is never bounded: this recurses once.
+            Listed::Bounded => {
+                self.tag_page_size.set(None);
+                self.tags()
             }
         }
     }
@@ -89,9 +86,7 @@ impl Registry {
             let status = response.status;
             let response = match expect(response, &[200], Method::Get) {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(Listed::Tags(None)),
-                Err(e) if first && size.is_some() && status == 400 => {
-                    return Ok(Listed::Bounded(Some(e)))
-                }
+                Err(_) if first && size.is_some() && status == 400 => return Ok(Listed::Bounded),
                 other => other?,
             };
             let next = next_link(&response)
@@ -104,7 +99,7 @@ impl Registry {
             let clamped = page.len() >= CLAMPED_AT_LEAST
                 && size.is_some_and(|size| page.len() < size as usize);
             if first && clamped && next.is_some() {
-                return Ok(Listed::Bounded(None));
+                return Ok(Listed::Bounded);
             }
             let full = size.is_some_and(|size| page.len() == size as usize);
             if let Some(last) = &last {

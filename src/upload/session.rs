@@ -61,9 +61,7 @@ pub fn patch_chunk(
         let body = response.read_prefix(ERROR_BODY_LIMIT);
         return Ok(Patched::TooLarge(crate::error::classify(status, &body)));
     }
-    // 202 as the spec says; ECR answers 201.
-    let response = expect(response, &[201, 202, 204], Method::Patch).map_err(lost)?;
-    Ok(Patched::Taken(next(url, &response)?))
+    Ok(Patched::Taken(patched(response, url)?))
 }
 
 /// Starts a PATCH whose body streams: the bytes are written to the returned exchange.
@@ -76,8 +74,12 @@ pub fn start_stream(registry: &Registry, url: &str) -> Result<Box<dyn Exchange>>
 
 /// Ends a streamed PATCH; the URL the session continues at.
 pub fn end_stream(exchange: Box<dyn Exchange>, url: &str) -> Result<String> {
-    let response = exchange.finish()?;
-    // 202 as the spec says ("Pushing a blob in chunks"); ECR answers 201.
+    patched(exchange.finish()?, url)
+}
+
+/// The answer to a PATCH of the session at `url`: where the session continues. 202 as the
+/// spec says ("Pushing a blob in chunks"); ECR answers 201.
+fn patched(response: Response, url: &str) -> Result<String> {
     let response = expect(response, &[201, 202, 204], Method::Patch).map_err(lost)?;
     next(url, &response)
 }

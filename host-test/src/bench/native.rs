@@ -17,11 +17,9 @@ mod create;
 mod tags;
 
 use super::BenchError;
+use kloset_oci::upload::STREAM_THRESHOLD;
 use kloset_oci_host::ConnectionPool;
 
-/// Blobs up to this size go in one PUT; larger ones stream through one PATCH (as the
-/// component does).
-const STREAM_THRESHOLD: usize = 4 << 20;
 /// Request bodies are handed over in slices of this size.
 const SLICE: usize = 1 << 20;
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -4,11 +4,8 @@
 
 use super::{empty, BenchError, NativeClient};
 
-/// The `n` the component asks for (`PAGE_SIZE` in src/tag_pages.rs).
-pub const TAG_PAGE_SIZE: usize = 10_000;
-/// A first page this long or longer, yet shorter than asked, is a registry clamping `n`
-/// (`CLAMPED_AT_LEAST` in src/tag_pages.rs).
-const CLAMPED_AT_LEAST: usize = 1000;
+use kloset_oci::tag_pages::{CLAMPED_AT_LEAST, PAGE_SIZE};
+
 /// More pages than this is a registry gone wrong (100 million tags at the component's size).
 const PAGES_MAX: usize = 10_000;
 
@@ -26,18 +23,18 @@ impl NativeClient {
     }
 
     /// The tags that name objects of `kind`, read as the component reads them: pages of
-    /// [`TAG_PAGE_SIZE`], following each page's `Link` to the next; where the registry clamps
+    /// [`PAGE_SIZE`], following each page's `Link` to the next; where the registry clamps
     /// the first page (at least [`CLAMPED_AT_LEAST`] tags, fewer than asked, with a `Link`),
     /// again from the start without `n` (src/tag_pages.rs).
     pub async fn list_paged(&self, kind: &str) -> Result<Listed, BenchError> {
         let prefix = format!("{kind}-");
-        let mut url = self.url(&format!("tags/list?n={TAG_PAGE_SIZE}"));
+        let mut url = self.url(&format!("tags/list?n={PAGE_SIZE}"));
         let mut listed = Listed::default();
         let mut sized = true;
         for _ in 0..PAGES_MAX {
             let (page, next) = self.tag_page(&url, &prefix, &[200]).await?;
             listed.pages += 1;
-            let clamped = page.all >= CLAMPED_AT_LEAST && page.all < TAG_PAGE_SIZE;
+            let clamped = page.all >= CLAMPED_AT_LEAST && page.all < PAGE_SIZE as usize;
             if sized && listed.pages == 1 && clamped && next.is_some() {
                 sized = false;
                 url = self.url("tags/list");
