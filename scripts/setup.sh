@@ -126,5 +126,5 @@ build_plugin() {
 
 build_cli() {
     say "building the kloset-oci command"
-    (cd "$ROOT" && cargo build --locked -p host-test --bin kloset-oci)
+    (cd "$ROOT" && cargo build --locked -p kloset-oci-host --bin kloset-oci)
 }
