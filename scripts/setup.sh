@@ -117,6 +117,17 @@ build_component() {
     say "component: $COMPONENT ($(stat -c %s "$COMPONENT") bytes)"
 }
 
+# The self-contained component (world backend-self-contained: SHA-256 inside, only WASI
+# imports), from the same sources with the feature `self-contained`, in a target folder of its
+# own so that neither build overwrites the other.
+COMPONENT_SELF_CONTAINED="$CARGO_TARGET_DIR/self-contained/wasm32-wasip2/release/kloset_oci.wasm"
+build_component_self_contained() {
+    say "building the self-contained component (wasm32-wasip2, release, --features self-contained)"
+    (cd "$ROOT" && cargo build --locked --release -p kloset-oci --target wasm32-wasip2 \
+        --features self-contained --target-dir "$CARGO_TARGET_DIR/self-contained")
+    say "self-contained component: $COMPONENT_SELF_CONTAINED ($(stat -c %s "$COMPONENT_SELF_CONTAINED") bytes)"
+}
+
 # The Plakar plugin: its executable, built like the host (dev profile, optimised).
 PLUGIN="$CARGO_TARGET_DIR/debug/kloset-oci-plakar"
 build_plugin() {

@@ -29,24 +29,19 @@ crate::bindings::export!(Component with_types_in crate::bindings);
 
 type WitResult<T> = Result<T, WitError>;
 
-/// Core error -> WIT error: the only mapping there is.
+/// Core error -> WIT error, case by case from the table of `crate::with_wit_error_cases`.
 fn to_wit(e: Error) -> WitError {
     let m = e.message;
-    match e.kind {
-        ErrorKind::NotFound => WitError::NotFound(m),
-        ErrorKind::AlreadyExists => WitError::AlreadyExists(m),
-        ErrorKind::Unsupported => WitError::Unsupported(m),
-        ErrorKind::Unauthorized => WitError::Unauthorized(m),
-        ErrorKind::Denied => WitError::Denied(m),
-        ErrorKind::InvalidConfig => WitError::InvalidConfig(m),
-        ErrorKind::InvalidArgument => WitError::InvalidArgument(m),
-        ErrorKind::OutOfRange => WitError::OutOfRange(m),
-        ErrorKind::RateLimited => WitError::RateLimited(m),
-        ErrorKind::Transient => WitError::Transient(m),
-        ErrorKind::Protocol => WitError::Protocol(m),
-        ErrorKind::Tls => WitError::Tls(m),
-        ErrorKind::Other => WitError::Other(m),
+    macro_rules! to_case {
+        ($($case:ident),*) => {
+            match e.kind {
+                $(ErrorKind::$case => WitError::$case(m),)*
+                // The host's own kind: the protocol core never makes it.
+                ErrorKind::Host => WitError::Other(m),
+            }
+        };
     }
+    crate::with_wit_error_cases!(to_case)
 }
 
 /// The kinds kloset uses; the ECC kinds are not stored by this backend.

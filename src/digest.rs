@@ -30,6 +30,18 @@ impl Digest {
             .map_err(|_| Error::protocol(format!("malformed digest {:?}", short(text))))?;
         Ok(Digest(out))
     }
+
+    /// The 64 lowercase hex characters, without `sha256:`.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// A SHA-256 computed elsewhere (the host's native client).
+impl From<[u8; 32]> for Digest {
+    fn from(bytes: [u8; 32]) -> Digest {
+        Digest(bytes)
+    }
 }
 
 fn short(text: &str) -> String {
@@ -51,7 +63,8 @@ impl fmt::Debug for Digest {
 /// A SHA-256 over bytes that stream past: what a [`Hasher`] feeds.
 ///
 /// In the component the bulk of the bytes (objects put, whole reads) go to the host's native
-/// SHA-256 (`kloset:storage/digest`, see `host_digest`); natively, and for tests, the `sha2`
+/// SHA-256 (`kloset:storage/digest`, see `host_digest`); natively, for tests, and in the
+/// self-contained component (the `self-contained` feature), the `sha2`
 /// crate does it.
 pub trait Sha256Stream {
     fn update(&mut self, bytes: &[u8]);
@@ -75,13 +88,13 @@ impl Sha256Stream for Sha2Stream {
 }
 
 /// The engine for bulk bytes: the host's SHA-256 in the component.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "self-contained")))]
 fn bulk_engine() -> Box<dyn Sha256Stream> {
     Box::new(crate::host_digest::HostSha256::new())
 }
 
-/// The engine for bulk bytes: `sha2` outside the component.
-#[cfg(not(target_arch = "wasm32"))]
+/// The engine for bulk bytes: `sha2` outside the component, and in the self-contained one.
+#[cfg(any(not(target_arch = "wasm32"), feature = "self-contained"))]
 fn bulk_engine() -> Box<dyn Sha256Stream> {
     Box::new(Sha2Stream::default())
 }

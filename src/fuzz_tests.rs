@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::auth::{challenge, token};
 use crate::blob_read::check_content_range;
 use crate::http::{Body, Response};
-use crate::registry::{follow, next_link};
+use crate::registry::next_link;
 use crate::upload::session::next as next_session;
+use crate::url::follow;
 
 /// Cases for each parser.
 const CASES: usize = 20_000;

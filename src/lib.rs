@@ -25,12 +25,13 @@ pub mod store;
 pub mod tag_pages;
 pub mod tombstone;
 pub mod upload;
+pub mod url;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod component;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "self-contained")))]
 mod host_digest;
 #[cfg(target_arch = "wasm32")]
 mod wasi_clock;

@@ -62,8 +62,9 @@ fn refuse_userinfo(location: &str) -> Result<()> {
     Ok(())
 }
 
-/// The host part of `host[:port]`, checked.
-fn host_of(authority: &str) -> Result<&str> {
+/// The host part of `host[:port]`, checked: a name or an address, IPv6 in brackets (given
+/// back without them), and a port from 1 to 65535 if any.
+pub fn host_of(authority: &str) -> Result<&str> {
     let bad = || Error::invalid_config(format!("malformed registry address {authority:?}"));
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(bad)?;
@@ -108,7 +109,7 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// Repository names per the distribution spec:
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
-fn check_repository(repository: &str) -> Result<()> {
+pub fn check_repository(repository: &str) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::invalid_config(format!(
             "repository name {repository:?} {why}"

@@ -5,16 +5,15 @@
 //! - Every header but `Authorization` travels on: `Range` survives. `Authorization` is
 //!   dropped whenever the host changes (the auth layer below adds credentials only for the
 //!   registry itself, so nothing of ours reaches a storage host).
-//! - At most [`MAX_REDIRECTS`] hops; never from https down to http.
+//! - At most [`MAX_REDIRECTS`](crate::url::MAX_REDIRECTS) hops; never from https down to
+//!   http ([`crate::url`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::{authority_of, send, Layer, Layered, Method, Request, Response, Transport};
-use crate::registry::follow;
-
-pub const MAX_REDIRECTS: usize = 5;
+use crate::url::Hops;
 
 pub type Redirect = Layered<RedirectLayer>;
 
@@ -43,7 +42,8 @@ impl Layer for RedirectLayer {
     }
 
     fn send(&self, mut request: Request) -> Result<Response> {
-        for _ in 0..=MAX_REDIRECTS {
+        let mut hops = Hops::default();
+        loop {
             let response = send(self.inner.as_ref(), request.clone())?;
             response.check_headers()?;
             if !follows(request.method, response.status) {
@@ -52,7 +52,8 @@ impl Layer for RedirectLayer {
             let Some(location) = response.header("location") else {
                 return Ok(response);
             };
-            let next = follow(&request.url, location.trim(), "a redirect")?;
+            // Bounded: `hops` refuses the hop past MAX_REDIRECTS.
+            let next = hops.next(&request.url, location)?;
             drop(response);
             if authority_of(&next) != request.authority() {
                 request.remove_header("authorization");
@@ -60,9 +61,6 @@ impl Layer for RedirectLayer {
             request.url = next;
             self.followed.set(self.followed.get() + 1);
         }
-        Err(Error::protocol(format!(
-            "more than {MAX_REDIRECTS} redirects"
-        )))
     }
 }
 
@@ -79,6 +77,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::testing::{Answer, Scripted};
+    use crate::url::MAX_REDIRECTS;
 
     const BLOB: &str = "https://registry.example/v2/r/blobs/sha256:aa";
 

@@ -25,7 +25,8 @@ use std::collections::HashSet;
 use crate::encoding::percent_encode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Method, Request};
-use crate::registry::{expect, follow, next_link, Registry};
+use crate::registry::{expect, next_link, Registry};
+use crate::url::follow;
 
 /// Tags asked for per page, where the registry paginates (distribution 2.8 ignores it).
 pub const PAGE_SIZE: u32 = 10_000;

@@ -80,5 +80,9 @@ pub enum Command {
         /// --quick).
         #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
         objects: Vec<usize>,
+        /// The self-contained component to measure beside the component (default: the one
+        /// scripts/setup.sh builds, where it exists).
+        #[arg(long, value_name = "FILE")]
+        self_contained: Option<PathBuf>,
     },
 }

@@ -14,8 +14,8 @@
 //! - [`net`]: the outgoing HTTP of a store: allow-list, address policy, connection pool, TLS;
 //! - `error`: [`StoreError`], the one error type of every module.
 //!
-//! [`testkit`] (a local registry, seeded bytes) serves the tests and the bench and is used by
-//! none of the above; [`metadata`] is the package metadata a release stamps into a component.
+//! `testkit` (a local registry, seeded bytes; with the cargo feature `testkit`, as fault
+//! injection in `net`) serves the tests and the bench and is used by none of the above; [`metadata`] is the package metadata a release stamps into a component.
 
 pub mod credentials;
 mod error;
@@ -24,6 +24,7 @@ pub mod net;
 mod pull;
 pub mod runtime;
 mod store;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use credentials::Secret;
@@ -37,7 +38,10 @@ pub use pull::{
     ComponentReference, Digest, PullOptions, PulledComponent, Puller, MAX_COMPONENT_SIZE,
     OCI_MANIFEST, PULL_CACHE_ENV, WASM_LAYER,
 };
-pub use runtime::backend::{default_component_path, Backend, BUILD_COMMAND, COMPONENT_ENV};
+pub use runtime::backend::{
+    default_component_path, self_contained_component_path, Backend, HostImports, BUILD_COMMAND,
+    BUILD_COMMAND_SELF_CONTAINED, COMPONENT_ENV,
+};
 pub use store::layer_stats::{stats_line, LayerStats};
 pub use store::types::{mac_hex, parse_mac, ByteRange, Kind, Mac, Mode};
 pub use store::{Store, CHUNK_SIZE};

@@ -15,8 +15,12 @@ use kloset_oci_host::{
 };
 use tokio::io::AsyncWriteExt;
 
+use progress::Progress;
+
+#[cfg(feature = "testkit")]
 mod bench;
 mod cli_args;
+mod progress;
 use cli_args::{Cli, Command};
 
 /// A failure: what was being done (the object, the store) and why.
@@ -57,11 +61,11 @@ async fn main() -> ExitCode {
                 .split_whitespace()
                 .next_back()
                 .is_some_and(|key| message.contains(key));
-            // How this command takes a CA certificate: the library's message cannot say.
+            // How this command takes a CA certificate: the library's message cannot say. Said
+            // for every `tls` error (an untrusted certificate or a failed handshake): the kind
+            // is what a caller acts on, never the wording of a message.
             let hint = match error.kind {
-                ErrorKind::Tls if message.contains("certificate") => {
-                    " (--ca-file PATH or -o ca_file=PATH)"
-                }
+                ErrorKind::Tls => " (a private CA: --ca-file PATH or -o ca_file=PATH)",
                 _ => "",
             };
             if subject.is_empty() || named {
@@ -81,10 +85,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     // Check the arguments before loading anything.
     let options = parse_options(&cli.options).map_err(fail(""))?;
-    if let Command::Bench { quick, objects } = cli.command {
+    if let Command::Bench { .. } = cli.command {
         // The bench takes no credentials; a secret on its command line is refused as anywhere.
         credentials::refuse_command_line_secrets(&options).map_err(fail(""))?;
-        return bench(cli.component, cli.location, options, quick, objects).await;
+        return bench(cli, options).await;
     }
     let location = cli.location.clone().ok_or_else(|| Failure {
         subject: String::new(),
@@ -189,11 +193,11 @@ async fn execute(
                 (Some(offset), Some(length)) => Some(ByteRange::new(offset, length)),
                 _ => None,
             };
-            let stdout = tokio::io::stdout();
-            store
-                .get_to(kind, &mac, range, stdout)
-                .await
-                .map_err(fail(object(kind, &mac)))?;
+            let progress = Progress::on_terminal("get", range.map(|r| u64::from(r.length)));
+            let stdout = progress.writer(tokio::io::stdout());
+            let got = store.get_to(kind, &mac, range, stdout).await;
+            progress.finish();
+            got.map_err(fail(object(kind, &mac)))?;
         }
         (Command::Delete { .. }, Some((kind, Some(mac)))) => {
             store
@@ -238,16 +242,22 @@ async fn load_component(
     Backend::load_reference(reference, &pull).await
 }
 
-async fn bench(
-    component: Option<PathBuf>,
-    location: Option<String>,
-    options: Vec<(String, String)>,
-    quick: bool,
-    objects: Vec<usize>,
-) -> Result<(), Failure> {
+#[cfg(feature = "testkit")]
+async fn bench(cli: Cli, options: Vec<(String, String)>) -> Result<(), Failure> {
+    let Command::Bench {
+        quick,
+        objects,
+        self_contained,
+    } = cli.command
+    else {
+        unreachable!("called for `bench` only");
+    };
+    let self_contained = self_contained
+        .or_else(|| Some(kloset_oci_host::self_contained_component_path()).filter(|p| p.is_file()));
     let args = bench::BenchArgs {
-        component: component.unwrap_or_else(default_component_path),
-        location,
+        component: cli.component.unwrap_or_else(default_component_path),
+        self_contained,
+        location: cli.location,
         options,
         quick,
         objects,
@@ -257,6 +267,19 @@ async fn bench(
         error: StoreError::host(e.to_string()),
     })?;
     write_stdout(report.as_bytes()).await
+}
+
+/// A host built without the test kit has no bench: it would start registries and inject
+/// nothing, but it carries none of that code.
+#[cfg(not(feature = "testkit"))]
+async fn bench(_: Cli, _: Vec<(String, String)>) -> Result<(), Failure> {
+    Err(Failure {
+        subject: "bench".into(),
+        error: StoreError::host(
+            "this kloset-oci was built without its bench (the cargo feature `testkit`): \
+             build it with `cargo build -p kloset-oci-host --features testkit`",
+        ),
+    })
 }
 
 async fn put(
@@ -272,15 +295,20 @@ async fn put(
                 subject: path.display().to_string(),
                 error: StoreError::host(format!("cannot open: {e}")),
             })?;
-            store
-                .put_from(kind, mac, source)
-                .await
-                .map_err(fail(subject))
+            let size = source.metadata().await.ok().map(|m| m.len());
+            let progress = Progress::on_terminal("put", size);
+            let put = store.put_from(kind, mac, progress.reader(source)).await;
+            progress.finish();
+            put.map_err(fail(subject))
         }
-        None => store
-            .put_from(kind, mac, tokio::io::stdin())
-            .await
-            .map_err(fail(subject)),
+        None => {
+            let progress = Progress::on_terminal("put", None);
+            let put = store
+                .put_from(kind, mac, progress.reader(tokio::io::stdin()))
+                .await;
+            progress.finish();
+            put.map_err(fail(subject))
+        }
     }
 }
 

@@ -18,6 +18,10 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -72,6 +76,19 @@ impl Credentials {
         }
     }
 
+    /// The store options that give these credentials: the inverse of
+    /// [`Credentials::from_options`] (what a host passes to `connect`).
+    pub fn to_options(&self) -> Vec<(String, String)> {
+        match self {
+            Credentials::Anonymous => Vec::new(),
+            Credentials::Password { username, password } => vec![
+                ("username".into(), username.clone()),
+                ("password".into(), password.expose().to_string()),
+            ],
+            Credentials::Token(token) => vec![("token".into(), token.expose().to_string())],
+        }
+    }
+
     /// `Basic <base64(user:password)>`, where there is a password.
     pub fn basic_header(&self) -> Option<Secret> {
         match self {
@@ -116,6 +133,18 @@ mod tests {
         assert!(Credentials::from_options(Some("a"), Some("p"), Some("t")).is_err());
         assert!(Credentials::from_options(Some("a:b"), Some("p"), None).is_err());
         let basic = Credentials::from_options(Some("aladdin"), Some("opensesame"), None).unwrap();
+        let options = basic.to_options();
+        let option = |key: &str| {
+            options
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            Credentials::from_options(option("username"), option("password"), option("token")),
+            Ok(basic.clone())
+        );
+        assert!(Credentials::Anonymous.to_options().is_empty());
         assert_eq!(
             basic.basic_header().unwrap().expose(),
             "Basic YWxhZGRpbjpvcGVuc2VzYW1l"

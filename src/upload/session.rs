@@ -10,7 +10,8 @@ use super::strategy::{parse_min_chunk, too_large};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Exchange, Method, Request, Response};
-use crate::registry::{check_digest_header, expect, follow, Registry, ERROR_BODY_LIMIT};
+use crate::registry::{check_digest_header, expect, Registry, ERROR_BODY_LIMIT};
+use crate::url::follow;
 
 pub const OCTET_STREAM: &str = "application/octet-stream";
 

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use kloset_oci_host::testkit::local_registry::{LocalRegistry, RegistryError};
-use kloset_oci_host::{Backend, StoreError};
+use kloset_oci_host::{Backend, HostImports, StoreError};
 
 use table::Samples;
 
@@ -20,6 +20,9 @@ use table::Samples;
 pub struct BenchArgs {
     /// The component file.
     pub component: PathBuf,
+    /// The self-contained component (SHA-256 inside), measured on big objects beside the
+    /// split one; none: not measured.
+    pub self_contained: Option<PathBuf>,
     /// `oci://host:port/prefix` of a plain-HTTP registry; none: start a local one.
     pub location: Option<String>,
     /// Options passed to the component's `connect`.
@@ -156,6 +159,21 @@ pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
     let backend = startup::rows(&args.component, &target, sizes, &mut rows).await?;
     let mut bench = workloads::Bench::new(backend.clone(), target, sizes);
     bench.all(&mut rows).await?;
+    let self_contained_note = match &args.self_contained {
+        Some(path) => {
+            progress("the self-contained component, in a host linking WASI alone");
+            let other = Backend::load_linked(path, None, HostImports::WasiOnly)?;
+            bench
+                .put_get_through(other, "self-contained", &mut rows)
+                .await?;
+            format!(
+                "self-contained component: {} ({} bytes; SHA-256 in WebAssembly, only WASI imports)\n",
+                path.display(),
+                std::fs::metadata(path)?.len()
+            )
+        }
+        None => "self-contained component: not measured (--self-contained FILE)\n".to_string(),
+    };
 
     let size = std::fs::metadata(&args.component)?.len();
     let mut report = table::render(&rows);
@@ -172,6 +190,7 @@ pub async fn run(args: BenchArgs) -> Result<String, BenchError> {
         backend.pool().stats().reused,
         mode(args.quick),
     ));
+    report.push_str(&self_contained_note);
     drop(registry);
     let counts: &[usize] = if args.quick {
         &scale::QUICK_COUNTS

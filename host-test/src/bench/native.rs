@@ -17,21 +17,17 @@ mod create;
 mod tags;
 
 use super::BenchError;
+use kloset_oci::digest::Digest as BlobDigest;
+use kloset_oci::layout::{self, BlobRef, Kind, Mac};
 use kloset_oci::upload::STREAM_THRESHOLD;
 use kloset_oci_host::ConnectionPool;
 
 /// Request bodies are handed over in slices of this size.
 const SLICE: usize = 1 << 20;
-const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-const EMPTY_DIGEST: &str =
-    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+const MANIFEST_TYPE: &str = layout::MANIFEST_MEDIA_TYPE;
 
-/// A stored blob: its digest (`sha256:<hex>`) and size.
-#[derive(Clone, Debug)]
-pub struct Blob {
-    pub digest: String,
-    pub size: u64,
-}
+/// A stored blob: its digest and size, as the component's layout names it.
+pub type Blob = BlobRef;
 
 /// A client of one repository.
 pub struct NativeClient {
@@ -100,12 +96,22 @@ impl NativeClient {
     }
 
     /// Stores `data` as the object `kind`/`mac`: 3 requests up to 4 MiB, 4 above.
-    pub async fn put(&self, kind: &str, mac: &str, data: Bytes) -> Result<Blob, BenchError> {
+    pub async fn put(&self, kind: Kind, mac: &[u8; 32], data: Bytes) -> Result<Blob, BenchError> {
         let blob = self.push_blob(data).await?;
-        let manifest = object_manifest(kind, mac, &blob);
-        self.put_manifest(&format!("{kind}-{mac}"), manifest)
-            .await?;
+        self.put_object_manifest(kind, mac, blob).await?;
         Ok(blob)
+    }
+
+    /// Tags `blob` as the object `kind`/`mac`, with the manifest the component writes.
+    pub async fn put_object_manifest(
+        &self,
+        kind: Kind,
+        mac: &[u8; 32],
+        blob: Blob,
+    ) -> Result<(), BenchError> {
+        let mac = Mac(*mac);
+        let manifest = layout::object_manifest(kind, &mac, blob);
+        self.put_manifest(&layout::tag(kind, &mac), manifest).await
     }
 
     /// Pushes a blob: POST, then PUT `?digest=` with the bytes, or a streamed PATCH that
@@ -124,7 +130,7 @@ impl NativeClient {
             .await?;
         let session = self.location(&parts)?;
         let (session, digest, body) = if data.len() <= STREAM_THRESHOLD {
-            (session, sha256(&data), full(data))
+            (session, BlobDigest::of(&data), full(data))
         } else {
             let hasher = Arc::new(Mutex::new(Sha256::new()));
             let body = HashingBody {
@@ -142,7 +148,7 @@ impl NativeClient {
                 )
                 .await?;
             let hasher = std::mem::take(&mut *hasher.lock().expect("hasher lock"));
-            (self.location(&parts)?, hex_digest(hasher), empty())
+            (self.location(&parts)?, digest_of(hasher), empty())
         };
         let sep = if session.contains('?') { '&' } else { '?' };
         let url = format!("{session}{sep}digest={digest}");
@@ -189,7 +195,8 @@ impl NativeClient {
         let layer = &manifest["layers"][0];
         match (layer["digest"].as_str(), layer["size"].as_u64()) {
             (Some(digest), Some(size)) => Ok(Some(Blob {
-                digest: digest.to_string(),
+                digest: BlobDigest::parse(digest)
+                    .map_err(|e| BenchError::new(format!("{tag}: {e}")))?,
                 size,
             })),
             _ => Err(BenchError::new(format!(
@@ -214,7 +221,7 @@ impl NativeClient {
                 total += data.len() as u64;
             }
         }
-        if total != blob.size || hex_digest(hasher) != blob.digest {
+        if total != blob.size || digest_of(hasher) != blob.digest {
             return Err(BenchError::new(format!("{}: wrong bytes", blob.digest)));
         }
         Ok(total)
@@ -284,39 +291,6 @@ impl NativeClient {
     }
 }
 
-/// The manifest the component writes for an object (docs/layout.md).
-pub fn object_manifest(kind: &str, mac: &str, blob: &Blob) -> Vec<u8> {
-    let artifact = format!("application/vnd.kloset.{kind}.v1");
-    let layer = "application/vnd.kloset.object.v1";
-    manifest_json(&artifact, layer, blob, kind, Some(mac))
-}
-
-fn manifest_json(
-    artifact: &str,
-    layer: &str,
-    blob: &Blob,
-    kind: &str,
-    mac: Option<&str>,
-) -> Vec<u8> {
-    let mut annotations = serde_json::json!({ "io.kloset.kind": kind });
-    if let Some(mac) = mac {
-        annotations["io.kloset.mac"] = mac.into();
-    }
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_TYPE,
-        "artifactType": artifact,
-        "config": {
-            "mediaType": "application/vnd.oci.empty.v1+json",
-            "digest": EMPTY_DIGEST,
-            "size": 2,
-        },
-        "layers": [{ "mediaType": layer, "digest": blob.digest, "size": blob.size }],
-        "annotations": annotations,
-    });
-    serde_json::to_vec(&manifest).expect("a JSON value serialises")
-}
-
 fn empty() -> WasiBody {
     Empty::<Bytes>::new()
         .map_err(|never| match never {})
@@ -329,14 +303,8 @@ fn full(bytes: Bytes) -> WasiBody {
         .boxed_unsync()
 }
 
-pub fn sha256(bytes: &[u8]) -> String {
-    hex_digest(Sha256::new_with_prefix(bytes))
-}
-
-fn hex_digest(hasher: Sha256) -> String {
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+fn digest_of(hasher: Sha256) -> BlobDigest {
+    BlobDigest::from(<[u8; 32]>::from(hasher.finalize()))
 }
 
 /// A request body of 1 MiB slices of `data`, each hashed as it is handed to the connection.

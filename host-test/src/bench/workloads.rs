@@ -7,8 +7,9 @@ use bytes::Bytes;
 use super::native::{Blob, NativeClient};
 use super::table::{mib, Row};
 use super::{progress, BenchError, Sizes, Target};
+use kloset_oci::layout::Kind::Packfile as PACKFILE;
 use kloset_oci_host::testkit::xorshift::XorShift;
-use kloset_oci_host::{mac_hex, Backend, ByteRange, ConnectionPool, Kind, Mac, Store};
+use kloset_oci_host::{Backend, ByteRange, ConnectionPool, Kind, Mac, Store};
 
 /// Objects stored by one side: the component's MACs, the native client's blobs.
 struct Stored {
@@ -60,10 +61,38 @@ impl Bench {
         Ok(())
     }
 
+    /// Put and get of the big objects through `other` (the self-contained component), beside
+    /// the native client again; its rows are marked `(label)`.
+    pub async fn put_get_through(
+        &mut self,
+        other: Backend,
+        label: &str,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), BenchError> {
+        let own = std::mem::replace(&mut self.backend, other);
+        let first = rows.len();
+        let result = self.put_get_in(self.sizes.big, label, rows).await;
+        self.backend = own;
+        for row in &mut rows[first..] {
+            row.name = format!("{} ({label})", row.name);
+        }
+        result.map(|_| ())
+    }
+
     /// Puts `samples` objects of `size` on each side, then reads each back whole.
     async fn put_get(&mut self, size: usize, rows: &mut Vec<Row>) -> Result<Stored, BenchError> {
+        self.put_get_in(size, "objects", rows).await
+    }
+
+    /// [`Bench::put_get`] in repositories named `<prefix>-<MiB>`.
+    async fn put_get_in(
+        &mut self,
+        size: usize,
+        prefix: &str,
+        rows: &mut Vec<Row>,
+    ) -> Result<Stored, BenchError> {
         progress(&format!("put and get of {}", mib(size)));
-        let name = format!("objects-{}", size >> 20);
+        let name = format!("{prefix}-{}", size >> 20);
         let mut store = self.store(&name).await?;
         // A store exists, as in a backup: the `{}` config blob a manifest needs is there.
         store.create(b"kloset-oci bench").await?;
@@ -85,10 +114,10 @@ impl Bench {
             c_req += store.stats().requests() - before;
             stored.macs.push(mac);
 
-            let (data, mac) = (Bytes::from(self.rng.bytes(size)), mac_hex(&self.rng.mac()));
+            let (data, mac) = (Bytes::from(self.rng.bytes(size)), self.rng.mac());
             let before = native.requests();
             let t = Instant::now();
-            stored.blobs.push(native.put("packfile", &mac, data).await?);
+            stored.blobs.push(native.put(PACKFILE, &mac, data).await?);
             put.native.push(t.elapsed());
             n_req += native.requests() - before;
         }
@@ -197,11 +226,8 @@ impl Bench {
         let native = self.native("list");
         let blob = native.push_blob(Bytes::from_static(b"listed")).await?;
         for _ in 0..count {
-            let mac = mac_hex(&self.rng.mac());
-            let manifest = super::native::object_manifest("packfile", &mac, &blob);
-            native
-                .put_manifest(&format!("packfile-{mac}"), manifest)
-                .await?;
+            let mac = self.rng.mac();
+            native.put_object_manifest(PACKFILE, &mac, blob).await?;
         }
         let mut row = Row::new(format!("list {count} objects"));
         let (mut c_req, mut n_req) = (0, 0);
@@ -295,17 +321,13 @@ impl Bench {
             let mut work = Vec::new();
             for w in 0..writers {
                 let native = self.native(&format!("writers-{w}"));
-                work.push((
-                    native,
-                    Bytes::from(self.rng.bytes(size)),
-                    mac_hex(&self.rng.mac()),
-                ));
+                work.push((native, Bytes::from(self.rng.bytes(size)), self.rng.mac()));
             }
             let mut tasks = tokio::task::JoinSet::new();
             let t = Instant::now();
             for (native, data, mac) in work {
                 tasks.spawn(async move {
-                    native.put("packfile", &mac, data).await?;
+                    native.put(PACKFILE, &mac, data).await?;
                     Ok::<_, BenchError>(())
                 });
             }

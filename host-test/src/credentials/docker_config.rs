@@ -154,13 +154,13 @@ fn auths_entry(entry: &Value) -> Result<Option<Credentials>, &'static str> {
         if username.is_empty() || password.is_empty() {
             return Err("has an `auth` with an empty user or password");
         }
-        return Ok(Some(Credentials::Basic {
+        return Ok(Some(Credentials::Password {
             username: username.to_string(),
             password: Secret::new(password),
         }));
     }
     match (field("username"), field("password")) {
-        (Some(username), Some(password)) => Ok(Some(Credentials::Basic {
+        (Some(username), Some(password)) => Ok(Some(Credentials::Password {
             username: username.to_string(),
             password: Secret::new(password),
         })),
@@ -239,7 +239,7 @@ fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, StoreErro
     if username.is_empty() {
         return Err(fail("answered a secret without a username".into()));
     }
-    Ok(Some(Credentials::Basic {
+    Ok(Some(Credentials::Password {
         username: username.to_string(),
         password: Secret::new(secret),
     }))

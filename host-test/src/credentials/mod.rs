@@ -241,7 +241,7 @@ fn explicit_credentials(
             if username.is_empty() {
                 return Err(invalid("-o username= is empty"));
             }
-            Ok(Some((Credentials::Basic { username, password }, source)))
+            Ok(Some((Credentials::Password { username, password }, source)))
         }
         (Some(_), None) => Err(invalid(
             "-o username= needs a password: -o password_env=NAME or -o password_stdin=true",

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::net::location::AllowedAuthority;
 use kloset_oci::auth::challenge::{self, Challenge};
-use kloset_oci::registry;
+use kloset_oci::url;
 
 /// The most hosts learned from answers.
 pub const MAX_LEARNED: usize = 16;
@@ -56,7 +56,7 @@ impl AllowList {
                 // Resolved as the component resolves the Location it follows (absolute,
                 // `//host/path` with the request's scheme, or on the same host).
                 let target = target.to_str().unwrap_or("").trim();
-                self.learn(&registry::resolve(&uri.to_string(), target));
+                self.learn(&url::resolve(&uri.to_string(), target));
             }
         }
         if status == 401 {
@@ -82,8 +82,7 @@ impl AllowList {
         }
         // Plain http only where the store itself is plain http: an https store's named hosts
         // are https, loopback or not (the component refuses the downgrade too).
-        let plain = [("plain_http".to_string(), self.origin.plain().to_string())];
-        let Ok(allowed) = AllowedAuthority::for_store(&format!("oci://{authority}/"), &plain)
+        let Ok(allowed) = AllowedAuthority::from_authority(authority.as_str(), self.origin.plain())
         else {
             return;
         };
@@ -131,7 +130,7 @@ mod tests {
     fn a_realm_without_a_port_admits_only_its_schemes_port() {
         for (registry, realm) in [
             ("oci://registry.example/repo", "auth.example"),
-            ("oci://127.0.0.1:5000/repo?plain_http=false", "127.0.0.3"),
+            ("oci://127.0.0.1:5000/repo", "127.0.0.3"),
         ] {
             let options = [("plain_http".to_string(), "false".to_string())];
             let origin = AllowedAuthority::for_store(registry, &options).unwrap();

@@ -4,6 +4,7 @@
 //! roots and the settings' CA file (see [`TlsClient`]).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
@@ -11,6 +12,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::net::address_policy::{ConnectPolicy, Reach, Resolver, SystemResolver};
 use crate::net::allow_list::AllowList;
+#[cfg(feature = "testkit")]
 use crate::net::faults::{self, FaultInjector};
 use crate::net::location::AllowedAuthority;
 use crate::net::pool::{ConnectionPool, IoFuture, Sent};
@@ -30,6 +32,8 @@ pub struct RegistryHooks {
     settings: HostSettings,
     /// The https client for the settings' trust, made on the first https request.
     tls: Option<TlsClient>,
+    /// Faults injected into the requests (the test kit's).
+    #[cfg(feature = "testkit")]
     faults: Option<Arc<FaultInjector>>,
     /// Which addresses each request's connection may reach.
     reach: Arc<ReachPolicy>,
@@ -60,6 +64,7 @@ impl RegistryHooks {
             allowed,
             counters,
             pool,
+            #[cfg(feature = "testkit")]
             faults: settings.faults.clone(),
             settings: settings.clone(),
             tls: None,
@@ -127,6 +132,7 @@ impl WasiHttpHooks for RegistryHooks {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         self.counters.count_request(request.method());
+        #[cfg(feature = "testkit")]
         let fault = self.faults.as_ref().and_then(|faults| faults.draw());
         let counters = self.counters.clone();
         let sent = counters.clone();
@@ -151,7 +157,9 @@ impl WasiHttpHooks for RegistryHooks {
             ),
             false => None,
         };
-        let send = move |request: http::Request<WasiBody>, options| -> faults::SendFuture {
+        let send = move |request: http::Request<WasiBody>,
+                         options|
+              -> Pin<Box<dyn Future<Output = Sent> + Send>> {
             Box::pin(async move {
                 let policy = reach.policy_for(request.uri()).await;
                 pool.send_checked(request, options, tls.as_ref(), &policy)
@@ -159,7 +167,10 @@ impl WasiHttpHooks for RegistryHooks {
             })
         };
         Box::new(async move {
+            #[cfg(feature = "testkit")]
             let (response, io) = faults::send_with(fault, request, options, send).await?;
+            #[cfg(not(feature = "testkit"))]
+            let (response, io) = send(request, options).await?;
             allow.learn_from(&uri, response.status().as_u16(), response.headers());
             let response = response.map(move |body| {
                 body.map_frame(move |frame| {

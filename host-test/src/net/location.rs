@@ -1,8 +1,9 @@
-//! The registry a location names: `oci://host[:port]/repository/path` -> host and port.
-//! Only the host uses this, to decide which authority the component may reach; the
-//! component parses the location itself (and reports malformed ones as `invalid-config`).
+//! The registry a location names: `oci://host[:port]/repository/path` -> host and port, by
+//! the component crate's parser ([`Location`]). The host uses it to decide which authority
+//! the component may reach.
 
 use http::uri::{Authority, Scheme};
+use kloset_oci::location::Location;
 
 use crate::error::{ErrorKind, StoreError};
 
@@ -28,45 +29,29 @@ impl AllowedAuthority {
     /// option, the schemes it may be reached by. An option value the component will refuse
     /// counts as absent here: the store never connects.
     pub fn for_store(location: &str, options: &[(String, String)]) -> Result<Self, StoreError> {
-        // A location holding userinfo may hold a secret: never echo it.
-        let shown = if location.contains('@') {
-            "(hidden)"
-        } else {
-            location
+        let option = options.iter().rev().find(|(k, _)| k == "plain_http");
+        let plain_http = match option.map(|(_, v)| v.as_str()) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
         };
-        let invalid = |why: &str| {
+        // The component's own parser: the same rules, the same messages (none quotes a
+        // location that holds credentials).
+        let parsed = Location::parse(location, plain_http)?;
+        Self::from_authority(&parsed.authority, parsed.scheme == "http")
+    }
+
+    /// `host[:port]`, reachable over https, and over plain http too where `plain`.
+    pub fn from_authority(authority: &str, plain: bool) -> Result<Self, StoreError> {
+        let parsed: Authority = authority.parse().map_err(|_| {
             StoreError::new(
                 ErrorKind::InvalidConfig,
-                format!("location {shown:?}: {why} (expected oci://host[:port]/repository)"),
+                format!("malformed registry address {authority:?}"),
             )
-        };
-        let rest = location
-            .strip_prefix("oci://")
-            .ok_or_else(|| invalid("not an oci:// location"))?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.is_empty() {
-            return Err(invalid("no registry host"));
-        }
-        if authority.contains('@') {
-            return Err(invalid(
-                "credentials belong in options, not in the location",
-            ));
-        }
-        let authority: Authority = authority
-            .parse()
-            .map_err(|_| invalid("bad registry host"))?;
-        let host = authority.host().to_ascii_lowercase();
-        let option = options.iter().rev().find(|(k, _)| k == "plain_http");
-        let plain = match option.map(|(_, v)| v.as_str()) {
-            Some("true") => true,
-            Some("false") => false,
-            _ => kloset_oci::location::is_loopback(
-                host.trim_start_matches('[').trim_end_matches(']'),
-            ),
-        };
+        })?;
         Ok(AllowedAuthority {
-            host,
-            port: authority.port_u16(),
+            host: parsed.host().to_ascii_lowercase(),
+            port: parsed.port_u16(),
             plain,
         })
     }

@@ -3,7 +3,7 @@
 //! connection pool and its timeouts (`pool`, `request_timing`, `timed_body`,
 //! `connection_error`), https (`tls`), the request counters (`stats`), what the host adds to a
 //! store's requests (`settings`: [`HostSettings`](crate::HostSettings)) and injected faults
-//! ([`faults`], tests only).
+//! (`faults`, with the feature `testkit` only).
 //!
 //! Uses nothing else of this crate but its error type: the runtime, the store, the pull and
 //! the credentials use this module, never the other way round.
@@ -11,6 +11,7 @@
 pub mod address_policy;
 pub(crate) mod allow_list;
 pub(crate) mod connection_error;
+#[cfg(feature = "testkit")]
 pub mod faults;
 pub(crate) mod hooks;
 pub(crate) mod location;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::net::address_policy::Resolver;
+#[cfg(feature = "testkit")]
 use crate::net::faults::FaultInjector;
 use crate::net::tls::CaBundle;
 
@@ -13,8 +14,10 @@ use crate::net::tls::CaBundle;
 pub struct HostSettings {
     /// Trust anchors for https beside the system's roots (`--ca-file`, `-o ca_file=`).
     pub ca: Option<CaBundle>,
-    /// Faults injected into the store's requests (tests only). Shared, so that several
-    /// stores can draw from one seeded sequence and its counts can be read afterwards.
+    /// Faults injected into the store's requests (the test kit's: the feature `testkit`).
+    /// Shared, so that several stores can draw from one seeded sequence and its counts can be
+    /// read afterwards.
+    #[cfg(feature = "testkit")]
     pub faults: Option<Arc<FaultInjector>>,
     /// Let hosts the registry names (token realms, redirects) resolve to internal addresses
     /// even where the registry itself is not internal (`-o private_hosts=true`): for a

@@ -6,7 +6,7 @@
 //! stores.
 //!
 //! Redirects follow the store's rules, with the component's own code
-//! ([`kloset_oci::registry::follow`], at most [`MAX_REDIRECTS`] hops): a `Location` is
+//! ([`kloset_oci::url::Hops`], at most [`kloset_oci::url::MAX_REDIRECTS`] hops): a `Location` is
 //! resolved against the request, and refused unless it is http(s) and, from https, https
 //! again. A plain-http pull (loopback, or `plain_http`) may go either way, as a plain-http store
 //! may. A pull sends no credentials; were they added, they belong in [`RegistryClient::get`],
@@ -22,8 +22,8 @@ use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::RequestOptions;
 
 // Redirects followed for one GET (blob GETs are often sent to storage or a CDN): the
-// store's bound.
-use kloset_oci::redirect::MAX_REDIRECTS;
+// store's rules and bound.
+use kloset_oci::url::Hops;
 
 use crate::error::{ErrorKind, StoreError};
 use crate::net::address_policy::ConnectPolicy;
@@ -79,10 +79,11 @@ impl RegistryClient {
         what: &str,
     ) -> Result<Answer, StoreError> {
         let mut url = format!("{}{path}", self.base);
-        for hop in 0..=MAX_REDIRECTS {
-            let uri: Uri = url.parse().map_err(|_| match hop {
-                0 => StoreError::new(ErrorKind::InvalidConfig, format!("{what}: bad URL")),
-                _ => StoreError::new(
+        let mut hops = Hops::default();
+        loop {
+            let uri: Uri = url.parse().map_err(|_| match url.starts_with(&self.base) {
+                true => StoreError::new(ErrorKind::InvalidConfig, format!("{what}: bad URL")),
+                false => StoreError::new(
                     ErrorKind::Protocol,
                     format!("{what}: a redirect to an unusable URL"),
                 ),
@@ -122,7 +123,8 @@ impl RegistryClient {
             // A response dropped unread closes its connection: returning early stops it.
             let status = response.status();
             if status.is_redirection() {
-                url = redirect_target(&url, response.headers(), what)?;
+                // Bounded: `hops` refuses the hop past the bound.
+                url = redirect_target(&mut hops, &url, response.headers(), what)?;
                 continue;
             }
             if status != StatusCode::OK {
@@ -153,10 +155,6 @@ impl RegistryClient {
             }
             return Ok(Answer { headers, body });
         }
-        Err(StoreError::new(
-            ErrorKind::Protocol,
-            format!("{what}: more than {MAX_REDIRECTS} redirects"),
-        ))
     }
 }
 
@@ -164,19 +162,12 @@ impl RegistryClient {
 /// worth retrying); anything else of the transport may pass.
 fn transport_error(what: &str, e: wasmtime_wasi_http::Error) -> StoreError {
     use wasmtime_wasi_http::Error as E;
-    match e {
-        E::TlsCertificateError => StoreError::new(
-            ErrorKind::Tls,
-            format!(
-                "{what}: TLS certificate error: the registry's certificate is not trusted; to \
-                 trust a private CA, give the host its certificate"
-            ),
-        ),
-        E::TlsProtocolError | E::TlsAlertReceived { .. } => {
-            StoreError::new(ErrorKind::Tls, format!("{what}: {e}"))
-        }
-        e => StoreError::new(ErrorKind::Transient, format!("{what}: {e}")),
-    }
+    let error = match e {
+        E::TlsCertificateError => kloset_oci::error::Error::tls_certificate(),
+        E::TlsProtocolError | E::TlsAlertReceived { .. } => kloset_oci::error::Error::tls(e),
+        e => kloset_oci::error::Error::new(ErrorKind::Transient, e.to_string()),
+    };
+    error.context(what).into()
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
@@ -196,6 +187,7 @@ fn too_large(what: &str, limit: u64) -> StoreError {
 /// Where a redirect from `from` leads: its `Location` resolved against the request, by the
 /// rule the store follows (never from https down to plain http).
 fn redirect_target(
+    hops: &mut Hops,
     from: &str,
     headers: &http::HeaderMap,
     what: &str,
@@ -211,21 +203,16 @@ fn redirect_target(
                 format!("{what}: a redirect without a usable Location"),
             )
         })?;
-    kloset_oci::registry::follow(from, location, "a redirect")
-        .map_err(|e| StoreError::new(ErrorKind::Protocol, format!("{what}: {}", e.message)))
+    hops.next(from, location)
+        .map_err(|e| StoreError::from(e.context(what)))
 }
 
-/// A registry's refusal as an error kind a caller can act on.
+/// A registry's refusal as an error kind a caller can act on: the store's classification
+/// ([`kloset_oci::error::classify`]; a pull reads no error body).
 fn status_error(status: StatusCode, what: &str) -> StoreError {
-    let kind = match status.as_u16() {
-        404 => ErrorKind::NotFound,
-        401 => ErrorKind::Unauthorized,
-        403 => ErrorKind::Denied,
-        429 => ErrorKind::RateLimited,
-        408 | 500..=599 => ErrorKind::Transient,
-        _ => ErrorKind::Protocol,
-    };
-    StoreError::new(kind, format!("{what}: the registry answered {status}"))
+    kloset_oci::error::classify(status.as_u16(), b"")
+        .context(what)
+        .into()
 }
 
 #[cfg(test)]
@@ -235,7 +222,7 @@ mod tests {
     fn target(from: &str, location: &str) -> Result<String, StoreError> {
         let mut headers = http::HeaderMap::new();
         headers.insert(header::LOCATION, location.parse().unwrap());
-        redirect_target(from, &headers, "blob")
+        redirect_target(&mut Hops::default(), from, &headers, "blob")
     }
 
     #[test]
@@ -254,7 +241,8 @@ mod tests {
             "http://127.0.0.1:5000/v2/x/blobs/other"
         );
         assert!(target(from, "ftp://127.0.0.1/b").is_err());
-        assert!(redirect_target(from, &http::HeaderMap::new(), "blob").is_err());
+        let no_location = http::HeaderMap::new();
+        assert!(redirect_target(&mut Hops::default(), from, &no_location, "blob").is_err());
     }
 
     #[test]
@@ -288,9 +276,8 @@ mod tests {
             status_error(StatusCode::BAD_GATEWAY, "x").kind,
             ErrorKind::Transient
         );
-        assert_eq!(
-            status_error(StatusCode::IM_A_TEAPOT, "x").kind,
-            ErrorKind::Protocol
-        );
+        let teapot = status_error(StatusCode::IM_A_TEAPOT, "blob");
+        assert_eq!(teapot.kind, ErrorKind::Other);
+        assert_eq!(teapot.message, "blob: registry answered 418");
     }
 }

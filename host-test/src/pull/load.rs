@@ -11,7 +11,8 @@ use std::path::Path;
 
 use super::{ComponentReference, PullOptions, PulledComponent, Puller};
 use crate::error::StoreError;
-use crate::runtime::backend::Backend;
+use crate::runtime::backend::{Backend, HostImports};
+use crate::runtime::compile_cache::cache_dir_from_env;
 
 impl Backend {
     /// Loads the component `source` names: an `oci://` reference is pulled (see
@@ -21,19 +22,32 @@ impl Backend {
         source: &str,
         options: &PullOptions,
     ) -> Result<Backend, StoreError> {
+        Backend::load_reference_linked(source, options, HostImports::WasiAndDigest).await
+    }
+
+    /// [`Backend::load_reference`], linking the component with `imports`.
+    pub async fn load_reference_linked(
+        source: &str,
+        options: &PullOptions,
+        imports: HostImports,
+    ) -> Result<Backend, StoreError> {
         if !ComponentReference::is_reference(source) {
-            return Backend::load(source);
+            return Backend::load_linked(source, cache_dir_from_env().as_deref(), imports);
         }
         let reference = ComponentReference::parse(source)?;
         let (pulled, bytes) = Puller::new(&reference, options)?.pull_verified().await?;
         #[cfg(test)]
         tests::after_check(&pulled.path);
-        load_checked(&pulled, &bytes)
+        load_checked(&pulled, &bytes, imports)
     }
 }
 
 /// Compiles `bytes`, the component `pulled` as checked against its digest.
-fn load_checked(pulled: &PulledComponent, bytes: &[u8]) -> Result<Backend, StoreError> {
+fn load_checked(
+    pulled: &PulledComponent,
+    bytes: &[u8],
+    imports: HostImports,
+) -> Result<Backend, StoreError> {
     let fail = |e: std::io::Error| {
         StoreError::from_io("cannot stage the pulled component for compiling", e)
     };
@@ -46,7 +60,7 @@ fn load_checked(pulled: &PulledComponent, bytes: &[u8]) -> Result<Backend, Store
         .path()
         .join(format!("{}.wasm", pulled.component_digest.hex()));
     write_new(&path, bytes).map_err(fail)?;
-    Backend::load(&path)
+    Backend::load_linked(&path, cache_dir_from_env().as_deref(), imports)
 }
 
 /// Writes a file that must not exist yet.

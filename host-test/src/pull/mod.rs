@@ -138,7 +138,7 @@ impl Puller {
     pub(crate) async fn pull_verified(&self) -> Result<(PulledComponent, Vec<u8>), StoreError> {
         let r = &self.reference;
         let manifest_digest = match r.digest() {
-            Some(digest) => digest.clone(),
+            Some(digest) => *digest,
             None => self.resolve_tag().await?,
         };
         let manifest = self.manifest(&manifest_digest).await?;
@@ -174,7 +174,7 @@ impl Puller {
         let tag = r.tag().expect("a reference has a tag or a digest");
         let key = format!("{}/{}:{tag}", r.authority(), r.repository());
         if let Some(digest) = resolved_tags().lock().unwrap().get(&key) {
-            return Ok(digest.clone());
+            return Ok(*digest);
         }
         let what = format!("manifest of {r}");
         let answer = self.get_manifest(tag, &what).await?;
@@ -191,7 +191,7 @@ impl Puller {
         }
         self.cache.put(Entry::Manifest, &digest, &answer.body)?;
         let mut resolved = resolved_tags().lock().unwrap();
-        Ok(resolved.entry(key).or_insert(digest).clone())
+        Ok(*resolved.entry(key).or_insert(digest))
     }
 
     /// The manifest of `digest`, from the cache or the registry, checked against the digest.

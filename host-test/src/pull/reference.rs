@@ -4,59 +4,12 @@
 
 use std::fmt;
 
-use http::uri::Authority;
+use kloset_oci::location::{check_repository, host_of, is_loopback};
 
 use crate::error::{ErrorKind, StoreError};
 
-/// A `sha256:` digest: 64 lowercase hex characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Digest {
-    hex: String,
-}
-
-impl Digest {
-    /// Parses `sha256:<64 hex>`; hex is accepted in lowercase only, as registries write it.
-    pub fn parse(text: &str) -> Result<Digest, StoreError> {
-        let hex = text.strip_prefix("sha256:").ok_or_else(|| {
-            invalid(format!(
-                "digest {:?}: only sha256: digests are supported",
-                short(text)
-            ))
-        })?;
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(invalid(format!(
-                "digest {:?}: expected sha256: and 64 lowercase hex characters",
-                short(text)
-            )));
-        }
-        Ok(Digest {
-            hex: hex.to_string(),
-        })
-    }
-
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Digest {
-        use sha2::Digest as _;
-        Digest {
-            hex: hex::encode(sha2::Sha256::digest(bytes)),
-        }
-    }
-
-    /// The 64 hex characters.
-    pub fn hex(&self) -> &str {
-        &self.hex
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sha256:{}", self.hex)
-    }
-}
+/// A `sha256:` digest (the component crate's).
+pub use kloset_oci::digest::Digest;
 
 /// Where a component lives: a registry, a repository, and a tag and/or a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,21 +41,22 @@ impl ComponentReference {
             .strip_prefix("oci://")
             .ok_or_else(|| bad("not an oci:// reference"))?;
         let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no repository"))?;
-        if authority.is_empty() || authority.contains('@') {
-            return Err(bad("bad registry host"));
+        if authority.contains('@') {
+            return Err(bad("credentials belong in options, not in the reference"));
         }
-        let parsed: Authority = authority.parse().map_err(|_| bad("bad registry host"))?;
+        let host = host_of(authority).map_err(|_| bad("bad registry host"))?;
         let (name_and_tag, digest) = match path.split_once('@') {
-            Some((name, digest)) => (name, Some(Digest::parse(digest)?)),
+            Some((name, digest)) => {
+                let digest = Digest::parse(digest).map_err(|e| bad(&e.message))?;
+                (name, Some(digest))
+            }
             None => (path, None),
         };
         let (repository, tag) = match name_and_tag.rsplit_once(':') {
             Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag.to_string())),
             _ => (name_and_tag, None),
         };
-        if !valid_repository(repository) {
-            return Err(bad("bad repository name"));
-        }
+        check_repository(repository).map_err(|e| bad(&e.message))?;
         if let Some(tag) = &tag {
             if !valid_tag(tag) {
                 return Err(bad("bad tag"));
@@ -111,9 +65,13 @@ impl ComponentReference {
         if tag.is_none() && digest.is_none() {
             return Err(bad("name a tag or a digest"));
         }
+        let host = match authority.starts_with('[') {
+            true => format!("[{host}]"),
+            false => host.to_string(),
+        };
         Ok(ComponentReference {
             authority: authority.to_ascii_lowercase(),
-            host: parsed.host().to_ascii_lowercase(),
+            host: host.to_ascii_lowercase(),
             repository: repository.to_string(),
             tag,
             digest,
@@ -145,11 +103,7 @@ impl ComponentReference {
 
     /// Whether the host is loopback: `localhost`, `127.0.0.0/8` or `::1`.
     pub fn is_loopback(&self) -> bool {
-        let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        is_loopback(self.host.trim_start_matches('[').trim_end_matches(']'))
     }
 }
 
@@ -164,20 +118,6 @@ impl fmt::Display for ComponentReference {
         }
         Ok(())
     }
-}
-
-/// Path components of lowercase alphanumerics separated by `.`, `_`, `__` or `-`s.
-fn valid_repository(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-                && part.as_bytes()[0].is_ascii_alphanumeric()
-                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
-        })
 }
 
 /// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
@@ -247,13 +187,5 @@ mod tests {
             let err = ComponentReference::parse(bad).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidConfig, "{bad}");
         }
-    }
-
-    #[test]
-    fn digest_of_bytes() {
-        assert_eq!(
-            Digest::of(b"{}").to_string(),
-            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-        );
     }
 }

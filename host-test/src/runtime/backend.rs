@@ -21,6 +21,20 @@ pub const COMPONENT_ENV: &str = "KLOSET_OCI_COMPONENT";
 /// The command that builds the component at the default path.
 pub const BUILD_COMMAND: &str = "cargo build --release -p kloset-oci --target wasm32-wasip2";
 
+/// The command that builds the self-contained component (world `backend-self-contained`).
+pub const BUILD_COMMAND_SELF_CONTAINED: &str = "cargo build --release -p kloset-oci \
+    --target wasm32-wasip2 --features self-contained --target-dir <target>/self-contained";
+
+/// What a host links for the component besides WASI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostImports {
+    /// WASI and the host's native SHA-256 (`kloset:storage/digest`): loads either build.
+    #[default]
+    WasiAndDigest,
+    /// WASI alone, as any WASI 0.2 host: loads the self-contained build only.
+    WasiOnly,
+}
+
 /// The component to load: `$KLOSET_OCI_COMPONENT` if set, else
 /// `<cargo target dir>/wasm32-wasip2/release/kloset_oci.wasm` (the target directory this
 /// crate was built in).
@@ -32,6 +46,16 @@ pub fn default_component_path() -> PathBuf {
             .join("release")
             .join("kloset_oci.wasm"),
     }
+}
+
+/// The self-contained component (`scripts/setup.sh` builds it with [`BUILD_COMMAND_SELF_CONTAINED`]):
+/// `<cargo target dir>/self-contained/wasm32-wasip2/release/kloset_oci.wasm`.
+pub fn self_contained_component_path() -> PathBuf {
+    PathBuf::from(env!("KLOSET_OCI_HOST_TARGET_DIR"))
+        .join("self-contained")
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("kloset_oci.wasm")
 }
 
 /// A loaded component, ready to make stores. Cheap to clone.
@@ -66,6 +90,17 @@ impl Backend {
         path: impl AsRef<Path>,
         cache_dir: Option<&Path>,
     ) -> Result<Backend, StoreError> {
+        Backend::load_linked(path, cache_dir, HostImports::WasiAndDigest)
+    }
+
+    /// Compiles the component at `path` (through the cache in `cache_dir`, if any) and links
+    /// it with `imports`. A component importing what is not linked is a `host` error naming
+    /// the missing import.
+    pub fn load_linked(
+        path: impl AsRef<Path>,
+        cache_dir: Option<&Path>,
+        imports: HostImports,
+    ) -> Result<Backend, StoreError> {
         let path = path.as_ref();
         if !path.is_file() {
             return Err(StoreError::host(format!(
@@ -85,11 +120,13 @@ impl Backend {
             .map_err(|e| StoreError::from_wasmtime("cannot link wasi", e))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| StoreError::from_wasmtime("cannot link wasi:http", e))?;
-        bindings::kloset::storage::digest::add_to_linker::<HostState, HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|e| StoreError::from_wasmtime("cannot link kloset:storage/digest", e))?;
+        if imports == HostImports::WasiAndDigest {
+            bindings::kloset::storage::digest::add_to_linker::<HostState, HasSelf<HostState>>(
+                &mut linker,
+                |state| state,
+            )
+            .map_err(|e| StoreError::from_wasmtime("cannot link kloset:storage/digest", e))?;
+        }
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| StoreError::from_wasmtime(&context, e))?;
@@ -160,6 +197,26 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Host);
         assert!(err.to_string().starts_with("host: "), "{err}");
         assert!(err.message.contains(BUILD_COMMAND), "{err}");
+    }
+
+    #[test]
+    fn a_wasi_only_host_loads_the_self_contained_component_and_names_what_the_split_one_lacks() {
+        let self_contained = self_contained_component_path();
+        assert!(
+            self_contained.is_file(),
+            "{} not built: `{BUILD_COMMAND_SELF_CONTAINED}` (scripts/test builds it)",
+            self_contained.display()
+        );
+        Backend::load_linked(&self_contained, None, HostImports::WasiOnly)
+            .unwrap_or_else(|e| panic!("the self-contained component: {e}"));
+        // It loads where the digest is linked too: a host need not know which build it got.
+        Backend::load_linked(&self_contained, None, HostImports::WasiAndDigest)
+            .unwrap_or_else(|e| panic!("the self-contained component: {e}"));
+        let err = Backend::load_linked(default_component_path(), None, HostImports::WasiOnly)
+            .err()
+            .expect("the split component needs the host's digest");
+        assert_eq!(err.kind, ErrorKind::Host);
+        assert!(err.message.contains("kloset:storage/digest"), "{err}");
     }
 
     #[test]

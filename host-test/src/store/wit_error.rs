@@ -4,25 +4,18 @@
 use crate::error::{ErrorKind, StoreError};
 use crate::runtime::bindings::wit_types;
 
-/// The one conversion from the WIT error to the host error.
+/// The one conversion from the WIT error to the host error, case by case from the
+/// component crate's table (`kloset_oci::with_wit_error_cases`).
 impl From<wit_types::Error> for StoreError {
     fn from(err: wit_types::Error) -> Self {
-        use wit_types::Error as E;
-        let (kind, message) = match err {
-            E::NotFound(m) => (ErrorKind::NotFound, m),
-            E::AlreadyExists(m) => (ErrorKind::AlreadyExists, m),
-            E::Unsupported(m) => (ErrorKind::Unsupported, m),
-            E::Unauthorized(m) => (ErrorKind::Unauthorized, m),
-            E::Denied(m) => (ErrorKind::Denied, m),
-            E::InvalidConfig(m) => (ErrorKind::InvalidConfig, m),
-            E::InvalidArgument(m) => (ErrorKind::InvalidArgument, m),
-            E::OutOfRange(m) => (ErrorKind::OutOfRange, m),
-            E::RateLimited(m) => (ErrorKind::RateLimited, m),
-            E::Transient(m) => (ErrorKind::Transient, m),
-            E::Protocol(m) => (ErrorKind::Protocol, m),
-            E::Tls(m) => (ErrorKind::Tls, m),
-            E::Other(m) => (ErrorKind::Other, m),
-        };
+        macro_rules! from_case {
+            ($($case:ident),*) => {
+                match err {
+                    $(wit_types::Error::$case(m) => (ErrorKind::$case, m),)*
+                }
+            };
+        }
+        let (kind, message) = kloset_oci::with_wit_error_cases!(from_case);
         StoreError { kind, message }
     }
 }

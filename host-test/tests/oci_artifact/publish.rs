@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use crate::http::{get_blob, get_manifest, sha256, OCI_MANIFEST};
-use crate::release::{component_bytes, published, release_env, wit_bytes, wkg};
+use crate::release::{
+    component_bytes, published, release_env, self_contained_bytes, wit_bytes, wkg,
+};
 
 const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 const ANNOTATIONS: [(&str, &str); 3] = [
@@ -73,25 +75,32 @@ fn strings(list: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A published component's imports, once its artifact is checked and it exports the store
+/// and imports outgoing HTTP.
+fn component_imports(repository: &str, digest: &str, bytes: &[u8]) -> Vec<String> {
+    let config = check_artifact(repository, &release_env()["VERSION"], digest, bytes);
+    let exports = strings(&config["component"]["exports"]);
+    assert_eq!(exports, ["kloset:storage/store@0.1.0"]);
+    let imports: Vec<String> = strings(&config["component"]["imports"])
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i == "wasi:http/outgoing-handler@0.2.12"),
+        "{imports:?}"
+    );
+    imports
+}
+
 #[test]
 fn the_component_is_a_wasm_artifact_naming_its_exports_and_imports() {
     let p = published();
-    let config = check_artifact(
-        "kloset/oci",
-        &release_env()["VERSION"],
-        &p.component_digest,
-        &component_bytes(),
-    );
-    let exports = strings(&config["component"]["exports"]);
-    let imports = strings(&config["component"]["imports"]);
-    assert_eq!(exports, ["kloset:storage/store@0.1.0"]);
-    assert!(
-        imports.contains(&"wasi:http/outgoing-handler@0.2.12"),
-        "{imports:?}"
-    );
+    let imports = component_imports("kloset/oci", &p.component_digest, &component_bytes());
     // The host's SHA-256, which any host of the world must provide (wit/digest.wit).
     assert!(
-        imports.contains(&"kloset:storage/digest@0.1.0"),
+        imports.iter().any(|i| i == "kloset:storage/digest@0.1.0"),
         "{imports:?}"
     );
     assert!(
@@ -100,6 +109,25 @@ fn the_component_is_a_wasm_artifact_naming_its_exports_and_imports() {
             .all(|i| i.starts_with("wasi:") || i.starts_with("kloset:storage/")),
         "{imports:?}"
     );
+}
+
+#[test]
+fn the_self_contained_component_needs_nothing_but_wasi() {
+    let p = published();
+    let imports = component_imports(
+        "kloset/oci-self-contained",
+        &p.self_contained_digest,
+        &self_contained_bytes(),
+    );
+    // Besides WASI, only `types`: the store's type definitions, with no function a host must
+    // provide (the WASI-only host of the conformance suite links nothing for it).
+    assert!(
+        imports
+            .iter()
+            .all(|i| i.starts_with("wasi:") || i == "kloset:storage/types@0.1.0"),
+        "{imports:?}"
+    );
+    assert_ne!(self_contained_bytes(), component_bytes());
 }
 
 #[test]
@@ -124,6 +152,11 @@ fn wkg_pulls_back_the_same_bytes() {
     let env = release_env();
     for (repository, tag, expected) in [
         ("kloset/oci", &env["VERSION"], component_bytes()),
+        (
+            "kloset/oci-self-contained",
+            &env["VERSION"],
+            self_contained_bytes(),
+        ),
         ("kloset/storage", &env["WIT_VERSION"], wit_bytes()),
     ] {
         let out_file = dir.path().join(repository.replace('/', "-"));
@@ -204,6 +237,15 @@ fn the_artifacts_carry_their_package_metadata() {
         Some(env["REVISION"].as_str())
     );
     assert_eq!(component.licenses.as_deref(), Some("Apache-2.0"));
+    let self_contained = read(&self_contained_bytes()).unwrap();
+    assert_eq!(
+        self_contained.name.as_deref(),
+        Some("kloset:oci-self-contained")
+    );
+    assert_eq!(
+        self_contained.version.as_deref(),
+        Some(env["VERSION"].as_str())
+    );
     let wit = read(&wit_bytes()).unwrap();
     assert_eq!(wit.name.as_deref(), Some("kloset:storage"));
     assert_eq!(wit.version.as_deref(), Some(env["WIT_VERSION"].as_str()));

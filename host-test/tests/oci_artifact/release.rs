@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use kloset_oci_host::{Backend, PullOptions};
+use kloset_oci_host::{Backend, HostImports, PullOptions};
 
 use crate::common::registry::Registry;
 
@@ -27,6 +27,10 @@ fn dist() -> PathBuf {
 
 pub fn component_bytes() -> Vec<u8> {
     std::fs::read(dist().join("kloset-oci.wasm")).unwrap()
+}
+
+pub fn self_contained_bytes() -> Vec<u8> {
+    std::fs::read(dist().join("kloset-oci-self-contained.wasm")).unwrap()
 }
 
 pub fn wit_bytes() -> Vec<u8> {
@@ -56,6 +60,7 @@ pub fn wkg() -> Command {
 pub struct Published {
     pub registry: Registry,
     pub component_digest: String,
+    pub self_contained_digest: String,
     pub wit_digest: String,
 }
 
@@ -70,6 +75,15 @@ impl Published {
             "oci://{}/kloset/oci@{}",
             self.authority(),
             self.component_digest
+        )
+    }
+
+    /// `oci://127.0.0.1:PORT/kloset/oci-self-contained@sha256:...`
+    pub fn self_contained_pin(&self) -> String {
+        format!(
+            "oci://{}/kloset/oci-self-contained@{}",
+            self.authority(),
+            self.self_contained_digest
         )
     }
 }
@@ -102,10 +116,12 @@ pub fn published() -> &'static Published {
             line[prefix.len()..].to_string()
         };
         let component_digest = digest_of("kloset/oci", &env["VERSION"]);
+        let self_contained_digest = digest_of("kloset/oci-self-contained", &env["VERSION"]);
         let wit_digest = digest_of("kloset/storage", &env["WIT_VERSION"]);
         Published {
             registry,
             component_digest,
+            self_contained_digest,
             wit_digest,
         }
     })
@@ -121,7 +137,16 @@ pub fn pull_cache() -> PathBuf {
 
 /// The published component, pulled back by digest and loaded.
 pub fn pulled_backend() -> Backend {
-    let pin = published().component_pin();
+    pull_and_load(&published().component_pin(), HostImports::WasiAndDigest)
+}
+
+/// The published self-contained component, pulled back by digest and loaded by a host that
+/// links WASI alone, as any WASI 0.2 host.
+pub fn pulled_self_contained_backend() -> Backend {
+    pull_and_load(&published().self_contained_pin(), HostImports::WasiOnly)
+}
+
+fn pull_and_load(pin: &str, imports: HostImports) -> Backend {
     let options = PullOptions {
         cache_dir: Some(pull_cache().join("conformance")),
         ..PullOptions::default()
@@ -131,6 +156,6 @@ pub fn pulled_backend() -> Backend {
         .build()
         .unwrap();
     runtime
-        .block_on(Backend::load_reference(&pin, &options))
+        .block_on(Backend::load_reference_linked(pin, &options, imports))
         .unwrap_or_else(|e| panic!("load {pin}: {e}"))
 }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use kloset_oci::digest::Digest;
-use kloset_oci::layout::{self, BlobRef, CANDIDATE_TAG_PREFIX};
+use kloset_oci::layout::{self, CANDIDATE_TAG_PREFIX};
 
 use super::{empty, BenchError, NativeClient};
 
@@ -16,12 +16,7 @@ impl NativeClient {
             return Err(BenchError::new("a store exists already"));
         }
         self.push_blob(Bytes::from_static(b"{}")).await?;
-        let pushed = self.push_blob(Bytes::copy_from_slice(config)).await?;
-        let blob = BlobRef {
-            digest: Digest::parse(&pushed.digest)
-                .map_err(|e| BenchError::new(format!("the config blob's digest: {e}")))?,
-            size: pushed.size,
-        };
+        let blob = self.push_blob(Bytes::copy_from_slice(config)).await?;
         if self.candidates().await? > 0 {
             return Err(BenchError::new("another create is under way"));
         }

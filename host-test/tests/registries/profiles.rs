@@ -6,20 +6,17 @@
 //! Needs `docker-registry` (distribution 2.8.x) on PATH and the component built with
 //! `cargo build --release -p kloset-oci --target wasm32-wasip2` (or `KLOSET_OCI_COMPONENT`).
 
-mod common;
-mod suite;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use kloset_oci_host::{ErrorKind, Kind, Mac, Store};
 
-use common::data::{SeededReader, SeededVerifier, XorShift};
-use common::quirk_proxy::{fronted, Profile, QuirkProxy};
-use common::raw_http;
-use common::registry::Registry;
-use suite::fixture::run_case;
-use suite::objects::{expect_error, get, listed, put};
-use suite::Setup;
+use crate::common::data::{SeededReader, SeededVerifier, XorShift};
+use crate::common::quirk_proxy::{fronted, Profile, QuirkProxy};
+use crate::common::raw_http;
+use crate::common::registry::Registry;
+use crate::suite::fixture::run_case;
+use crate::suite::objects::{expect_error, get, listed, put};
+use crate::suite::Setup;
 
 fn start_no_delete() -> Registry {
     fronted(Registry::start_new(), Profile::NoDelete)
@@ -51,15 +48,15 @@ static PAGED: Setup = Setup::new("profile-paged", start_paged, Vec::new);
 static IMMUTABLE_TAGS: Setup =
     Setup::new("profile-immutable-tags", start_immutable_tags, Vec::new).with_immutable_tags();
 
-conformance_suite!(no_delete, &crate::NO_DELETE);
-conformance_suite!(rate_limited, &crate::RATE_LIMITED);
-conformance_suite!(paged, &crate::PAGED);
+crate::conformance_suite!(no_delete, &crate::profiles::NO_DELETE);
+crate::conformance_suite!(rate_limited, &crate::profiles::RATE_LIMITED);
+crate::conformance_suite!(paged, &crate::profiles::PAGED);
 static BODY_CAP: Setup = Setup::new("profile-body-cap", start_body_cap, Vec::new);
 static CHUNK_MINIMUM: Setup = Setup::new("profile-chunk-minimum", start_chunk_minimum, Vec::new);
 
-conformance_suite!(immutable_tags, &crate::IMMUTABLE_TAGS);
-conformance_suite!(body_cap, &crate::BODY_CAP);
-conformance_suite!(chunk_minimum, &crate::CHUNK_MINIMUM);
+crate::conformance_suite!(immutable_tags, &crate::profiles::IMMUTABLE_TAGS);
+crate::conformance_suite!(body_cap, &crate::profiles::BODY_CAP);
+crate::conformance_suite!(chunk_minimum, &crate::profiles::CHUNK_MINIMUM);
 
 /// The proxy in front of `registry`.
 fn proxy(registry: &Registry) -> &QuirkProxy {

@@ -2,14 +2,12 @@
 //! (`cli/registry_cases.rs`) run on each implementation (docs/registries.md), those about
 //! arguments once, on distribution 2.8.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use common::data::XorShift;
-use common::registry::Registry;
+use crate::common::data::XorShift;
+use crate::common::registry::Registry;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kloset-oci");
 
@@ -42,7 +40,7 @@ macro_rules! cli_suite {
                 create_at(fresh_location(test))
             }
 
-            include!("cli/registry_cases.rs");
+            include!("registry_cases.rs");
         }
     };
 }

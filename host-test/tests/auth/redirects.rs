@@ -1,6 +1,6 @@
 //! Redirected blob reads against a real redirecting registry: distribution's `redirect`
 //! storage middleware answers every blob GET with 307 to a second loopback host
-//! (127.0.0.2, `common::storage_host`) that serves the registry's storage root.
+//! (127.0.0.2, `crate::common::storage_host`) that serves the registry's storage root.
 //!
 //! - The conformance suite on that registry with htpasswd Basic auth: every whole and
 //!   ranged read goes through 127.0.0.2.
@@ -8,18 +8,15 @@
 //!   token with token auth), every ranged read reaches it with the `Range` the component
 //!   asked for, and the redirects are counted by the component and by the host's hooks.
 
-mod common;
-mod suite;
-
 use base64::Engine as _;
 use kloset_oci_host::{ByteRange, Kind, Mac, Store};
 use sha2::{Digest as _, Sha256};
 
-use common::auth::{self, material, PASSWORD, USER};
-use common::registry::Registry;
-use common::storage_host::{start_redirecting, SeenRequest, StorageHost};
-use common::token_service::{Policy, TokenService};
-use suite::{Fixture, Setup};
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::common::registry::Registry;
+use crate::common::storage_host::{start_redirecting, SeenRequest, StorageHost};
+use crate::common::token_service::{Policy, TokenService};
+use crate::suite::{Fixture, Setup};
 
 fn start_redirecting_htpasswd() -> Registry {
     start_redirecting(&auth::htpasswd_yaml())
@@ -31,7 +28,10 @@ static REDIRECT_HTPASSWD: Setup = Setup::new(
     auth::basic_options,
 );
 
-conformance_suite!(distribution_redirect_htpasswd, &crate::REDIRECT_HTPASSWD);
+crate::conformance_suite!(
+    distribution_redirect_htpasswd,
+    &crate::redirects::REDIRECT_HTPASSWD
+);
 
 /// Token auth (the harness's token service, kept alive by the registry) and redirects: the
 /// token realm and the storage host are both hosts the registry named.
@@ -107,7 +107,7 @@ async fn redirected_reads(fx: &Fixture) -> Registry {
     let location = fx.location_on(&registry);
     let mut store = fx.created_store(&location).await;
 
-    let mut rng = common::data::XorShift::new(71);
+    let mut rng = crate::common::data::XorShift::new(71);
     let objects: Vec<(Kind, Mac, Vec<u8>)> = [
         (Kind::Packfile, 3 * MIB + 5),
         (Kind::State, 10_000),
@@ -189,7 +189,7 @@ async fn redirected_reads(fx: &Fixture) -> Registry {
 
 #[test]
 fn redirected_reads_with_basic_auth() {
-    suite::fixture::run_case(&REDIRECT_HTPASSWD, "redirected_reads_basic", |fx| {
+    crate::suite::fixture::run_case(&REDIRECT_HTPASSWD, "redirected_reads_basic", |fx| {
         Box::pin(async move {
             redirected_reads(fx).await;
         })
@@ -198,7 +198,7 @@ fn redirected_reads_with_basic_auth() {
 
 #[test]
 fn redirected_reads_with_token_auth() {
-    suite::fixture::run_case(&REDIRECT_TOKEN, "redirected_reads_token", |fx| {
+    crate::suite::fixture::run_case(&REDIRECT_TOKEN, "redirected_reads_token", |fx| {
         Box::pin(async move {
             let registry = redirected_reads(fx).await;
             let service = registry
@@ -216,7 +216,7 @@ fn redirected_reads_with_token_auth() {
 /// The registry the suite's cases share redirects too: a read there reaches its storage host.
 #[test]
 fn the_suite_registry_redirects() {
-    suite::fixture::run_case(&REDIRECT_HTPASSWD, "suite_registry_redirects", |fx| {
+    crate::suite::fixture::run_case(&REDIRECT_HTPASSWD, "suite_registry_redirects", |fx| {
         Box::pin(async move {
             let mut store = fx.fresh_store().await;
             let bytes = b"read through the storage host".to_vec();
@@ -240,8 +240,8 @@ fn the_suite_registry_redirects() {
 /// The storage host itself: ranges, 416 past the end, HEAD, and nothing outside its root.
 #[test]
 fn the_storage_host_serves_ranges_and_nothing_outside_its_root() {
-    use common::raw_http::send;
-    use common::storage_host::BoundHost;
+    use crate::common::raw_http::send;
+    use crate::common::storage_host::BoundHost;
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -358,7 +358,7 @@ fn a_host_named_outside_a_redirect_stays_refused() {
     let target = format!("http://{}/upload/1", elsewhere.local_addr().unwrap());
     let registry = UploadElsewhere::serve(target);
     let location = format!("oci://{}/elsewhere", registry.authority);
-    suite::fixture::run_case(&REDIRECT_HTPASSWD, "upload_elsewhere", |fx| {
+    crate::suite::fixture::run_case(&REDIRECT_HTPASSWD, "upload_elsewhere", |fx| {
         Box::pin(async move {
             let mut store = fx.backend.connect(&location, &[]).await.unwrap();
             let err = store

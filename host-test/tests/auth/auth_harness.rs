@@ -2,12 +2,10 @@
 //! htpasswd file, the TLS certificates and the token service's JWTs are what distribution
 //! 2.8.2 accepts (so a failing auth test points at the store, not at the harness).
 
-mod common;
-
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::common::raw_http::{send, send_tls};
+use crate::common::token_service::{Policy, TokenService};
 use base64::Engine as _;
-use common::auth::{self, material, PASSWORD, USER};
-use common::raw_http::{send, send_tls};
-use common::token_service::{Policy, TokenService};
 
 fn basic(user: &str, password: &str) -> String {
     let pair = format!("{user}:{password}");
@@ -46,7 +44,7 @@ fn tls_registry_is_trusted_through_the_harness_ca_only() {
     assert_eq!(response.status, 200, "{response:?}");
     // Another CA is not trusted: the handshake fails on the certificate.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = common::pki::Pki::create(other_dir.path());
+    let other = crate::common::pki::Pki::create(other_dir.path());
     let err = send_tls("GET", &authority, "/v2/", &[other.ca_der]).expect_err("trusted");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
 }

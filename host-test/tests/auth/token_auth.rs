@@ -3,14 +3,11 @@
 //! `delete`, and tokens that expire mid-run. The store reaches the token realm only because
 //! the registry named it in its challenge. And the conformance suite on that setup.
 
-mod common;
-mod suite;
-
-use common::auth::{self, material, PASSWORD, USER};
-use common::registry::Registry;
-use common::token_service::{Policy, TokenService};
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::common::registry::Registry;
+use crate::common::token_service::{Policy, TokenService};
+use crate::suite::Setup;
 use kloset_oci_host::{Backend, ErrorKind, Kind};
-use suite::Setup;
 
 fn policy(user_actions: &[&str], anonymous: &[&str], lifetime_secs: u64) -> Policy {
     Policy {
@@ -37,12 +34,12 @@ static TOKEN: Setup = Setup::new(
     auth::basic_options,
 );
 
-conformance_suite!(distribution_token, &crate::TOKEN);
+crate::conformance_suite!(distribution_token, &crate::token_auth::TOKEN);
 
 /// The suite's registry is the token setup: its cases got their tokens from the service.
 #[test]
 fn the_suite_registry_asks_for_tokens() {
-    suite::fixture::run_case(&TOKEN, "suite_registry_tokens", |fx| {
+    crate::suite::fixture::run_case(&TOKEN, "suite_registry_tokens", |fx| {
         Box::pin(async move {
             let mut store = fx.fresh_store().await;
             store.ping().await.expect("ping");

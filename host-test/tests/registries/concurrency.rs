@@ -1,29 +1,25 @@
-//! The concurrency suite (tests/concurrent/) against each registry implementation the project
+//! The concurrency suite (tests/registries/concurrent/) against each registry implementation the project
 //! tests, over plain HTTP on loopback. Its counts are printed: run with `--show-output`.
 
-mod common;
-mod concurrent;
 #[allow(dead_code)] // the conformance cases are compiled here for the fixture, not run
-mod suite;
-
-use common::registry::Registry;
-use suite::Setup;
+use crate::common::registry::Registry;
+use crate::suite::Setup;
 
 /// distribution 2.8 (Debian's `docker-registry`).
 static DISTRIBUTION: Setup = Setup::new("distribution", Registry::start_new, Vec::new);
 
-concurrency_suite!(concurrent_distribution, &crate::DISTRIBUTION);
+crate::concurrency_suite!(concurrent_distribution, &crate::concurrency::DISTRIBUTION);
 
 /// distribution 3 (`registry`, installed by scripts/setup.sh).
 static DISTRIBUTION3: Setup = Setup::new("distribution3", Registry::start_distribution3, Vec::new);
 
-concurrency_suite!(concurrent_distribution3, &crate::DISTRIBUTION3);
+crate::concurrency_suite!(concurrent_distribution3, &crate::concurrency::DISTRIBUTION3);
 
 /// go-containerregistry's registry (`crane registry serve`, installed by scripts/setup.sh).
 static CRANE: Setup =
     Setup::new("crane", Registry::start_crane, Vec::new).without_garbage_collector();
 
-concurrency_suite!(concurrent_crane, &crate::CRANE);
+crate::concurrency_suite!(concurrent_crane, &crate::concurrency::CRANE);
 
 /// Distribution refusing deletes (as Docker Hub and GHCR do): deletes and a create's
 /// candidates are buried under tombstones (`src/tombstone.rs`).
@@ -33,4 +29,7 @@ static NO_DELETES: Setup = Setup::new(
     Vec::new,
 );
 
-concurrency_suite!(concurrent_distribution_no_deletes, &crate::NO_DELETES);
+crate::concurrency_suite!(
+    concurrent_distribution_no_deletes,
+    &crate::concurrency::NO_DELETES
+);

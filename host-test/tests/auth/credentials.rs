@@ -57,7 +57,7 @@ fn refused(result: Result<ResolvedOptions, StoreError>, says: &str) -> StoreErro
 }
 
 fn basic(username: &str, password: &str) -> Credentials {
-    Credentials::Basic {
+    Credentials::Password {
         username: username.into(),
         password: Secret::new(password),
     }

@@ -3,10 +3,8 @@
 //! tombstone (`src/tombstone.rs`), and the registry's own tag list shows how. The whole
 //! conformance suite runs on this registry too (`conformance.rs`, `distribution-no-deletes`).
 
-mod common;
-
-use common::raw_http;
-use common::registry::Registry;
+use crate::common::raw_http;
+use crate::common::registry::Registry;
 use kloset_oci_host::{Backend, ErrorKind, Kind};
 
 const LOCK: [u8; 32] = [0x10; 32];
@@ -26,7 +24,7 @@ fn a_delete_buries_the_object_and_a_put_brings_it_back() {
     let registry = Registry::start_without_deletes();
     let location = registry.fresh_location("nodelete", "bury");
     let repository = location["oci://".len()..].split_once('/').unwrap().1;
-    common::runtime::block_on(async {
+    crate::common::runtime::block_on(async {
         let backend = Backend::load_default().unwrap_or_else(|e| panic!("{e}"));
         let mut store = backend.connect(&location, &[]).await.unwrap();
         store.create(b"cfg").await.unwrap();

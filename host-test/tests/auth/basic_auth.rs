@@ -2,12 +2,9 @@
 //! suite with the right credentials, and right, wrong and missing credentials one by one.
 //! No message or `Debug` output of a failure shows the password.
 
-mod common;
-mod suite;
-
-use common::auth::{self, PASSWORD, USER};
+use crate::common::auth::{self, PASSWORD, USER};
+use crate::suite::Setup;
 use kloset_oci_host::{ErrorKind, Kind, StoreError};
-use suite::Setup;
 
 static HTPASSWD: Setup = Setup::new(
     "distribution-htpasswd",
@@ -15,7 +12,7 @@ static HTPASSWD: Setup = Setup::new(
     auth::basic_options,
 );
 
-conformance_suite!(distribution_htpasswd, &crate::HTPASSWD);
+crate::conformance_suite!(distribution_htpasswd, &crate::basic_auth::HTPASSWD);
 
 fn options(user: &str, password: &str) -> Vec<(String, String)> {
     vec![
@@ -36,7 +33,7 @@ fn unauthorized(result: Result<impl std::fmt::Debug, StoreError>, secret: &str) 
 
 #[test]
 fn right_wrong_and_missing_credentials() {
-    suite::fixture::run_case(&HTPASSWD, "right_wrong_missing", |fx| {
+    crate::suite::fixture::run_case(&HTPASSWD, "right_wrong_missing", |fx| {
         Box::pin(async move {
             let location = fx.location();
             let mut store = fx.created_store(&location).await;

@@ -6,16 +6,13 @@
 //! and the component built with `cargo build --release -p kloset-oci --target wasm32-wasip2`
 //! (or `KLOSET_OCI_COMPONENT`).
 
-mod common;
-mod suite;
-
-use common::registry::Registry;
-use suite::Setup;
+use crate::common::registry::Registry;
+use crate::suite::Setup;
 
 /// Distribution over plain HTTP on loopback: no options needed.
 static PLAIN_HTTP: Setup = Setup::new("distribution-plain-http", Registry::start_new, Vec::new);
 
-conformance_suite!(distribution_plain_http, &crate::PLAIN_HTTP);
+crate::conformance_suite!(distribution_plain_http, &crate::conformance::PLAIN_HTTP);
 
 /// Distribution 3 over plain HTTP: 2.8's config, and its own `garbage-collect`.
 static DISTRIBUTION3: Setup = Setup::new(
@@ -24,14 +21,14 @@ static DISTRIBUTION3: Setup = Setup::new(
     Vec::new,
 );
 
-conformance_suite!(distribution3_plain_http, &crate::DISTRIBUTION3);
+crate::conformance_suite!(distribution3_plain_http, &crate::conformance::DISTRIBUTION3);
 
 /// go-containerregistry's registry over plain HTTP: no garbage collector, and its manifests
 /// live in memory only.
 static CRANE: Setup =
     Setup::new("crane-plain-http", Registry::start_crane, Vec::new).without_garbage_collector();
 
-conformance_suite!(crane_plain_http, &crate::CRANE);
+crate::conformance_suite!(crane_plain_http, &crate::conformance::CRANE);
 
 /// Distribution refusing deletes (`storage.delete.enabled: false`: 405 `UNSUPPORTED`, as
 /// Docker Hub and GHCR answer): every delete buries the object (`src/tombstone.rs`).
@@ -41,7 +38,7 @@ static NO_DELETES: Setup = Setup::new(
     Vec::new,
 );
 
-conformance_suite!(distribution_no_deletes, &crate::NO_DELETES);
+crate::conformance_suite!(distribution_no_deletes, &crate::conformance::NO_DELETES);
 
 /// The same registry reached with `plain_http=true` spelled out.
 fn explicit_plain_http() -> Vec<(String, String)> {
@@ -56,7 +53,7 @@ static EXPLICIT_PLAIN_HTTP: Setup = Setup::new(
 
 #[test]
 fn explicit_plain_http_round_trip() {
-    suite::fixture::run_case(&EXPLICIT_PLAIN_HTTP, "explicit_plain_http", |fx| {
-        Box::pin(suite::objects::round_trip_lock(fx))
+    crate::suite::fixture::run_case(&EXPLICIT_PLAIN_HTTP, "explicit_plain_http", |fx| {
+        Box::pin(crate::suite::objects::round_trip_lock(fx))
     });
 }

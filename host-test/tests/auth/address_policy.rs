@@ -8,15 +8,13 @@
 //! 127.0.0.2, by address or by name: the token service must see no request unless the
 //! host option `private_hosts` allows it.
 
-mod common;
-
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use common::auth::{self, material, PASSWORD, USER};
-use common::registry::Registry;
-use common::token_service::{Policy, TokenService};
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::common::registry::Registry;
+use crate::common::token_service::{Policy, TokenService};
 use kloset_oci_host::net::address_policy::{Resolved, Resolver};
 use kloset_oci_host::{Backend, ErrorKind, HostSettings};
 
@@ -71,7 +69,7 @@ fn settings(private_hosts: bool) -> HostSettings {
 /// registry's challenge, and the token request goes to the realm.
 fn create(registry: &Registry, test: &str, settings: &HostSettings) -> Result<(), ErrorKind> {
     let location = registry.fresh_location("policy", test);
-    common::runtime::block_on(async {
+    crate::common::runtime::block_on(async {
         let backend = Backend::load_default().unwrap_or_else(|e| panic!("{e}"));
         let mut store = backend
             .connect_with(&location, &auth::basic_options(), settings)

@@ -3,15 +3,13 @@
 //! `--ca-file` or `-o ca_file=`; a wrong password, and a missing CA, each one clear line and
 //! exit status 1.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use common::auth::{self, material, PASSWORD, USER};
-use common::data::XorShift;
-use common::registry::Registry;
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::common::data::XorShift;
+use crate::common::registry::Registry;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kloset-oci");
 

@@ -4,12 +4,9 @@
 //! certificate the host does not trust (no CA given, or another CA): a TLS-certificate error,
 //! not retried, nothing stored.
 
-mod common;
-mod suite;
-
-use common::auth::{self, material, PASSWORD, USER};
+use crate::common::auth::{self, material, PASSWORD, USER};
+use crate::suite::Setup;
 use kloset_oci_host::{Backend, CaBundle, ErrorKind, HostSettings, Kind, StoreError};
-use suite::Setup;
 
 /// Credentials, and https although the registry is on loopback.
 fn tls_options() -> Vec<(String, String)> {
@@ -33,7 +30,7 @@ static TLS_HTPASSWD: Setup = Setup::with_settings(
     harness_ca,
 );
 
-conformance_suite!(distribution_tls_htpasswd, &crate::TLS_HTPASSWD);
+crate::conformance_suite!(distribution_tls_htpasswd, &crate::tls::TLS_HTPASSWD);
 
 fn options(user: Option<(&str, &str)>) -> Vec<(String, String)> {
     let mut options = vec![("plain_http".to_string(), "false".to_string())];
@@ -55,7 +52,7 @@ fn unauthorized(result: Result<impl std::fmt::Debug, StoreError>, secret: &str) 
 
 #[test]
 fn basic_auth_over_tls_right_wrong_and_missing_credentials() {
-    suite::fixture::run_case(&TLS_HTPASSWD, "tls_right_wrong_missing", |fx| {
+    crate::suite::fixture::run_case(&TLS_HTPASSWD, "tls_right_wrong_missing", |fx| {
         Box::pin(async move {
             let location = fx.location();
             let ca = harness_ca();
@@ -137,7 +134,7 @@ async fn refused_once(backend: &Backend, location: &str, settings: &HostSettings
 
 #[test]
 fn an_untrusted_certificate_is_a_certificate_error_never_retried() {
-    suite::fixture::run_case(&TLS_HTPASSWD, "tls_untrusted", |fx| {
+    crate::suite::fixture::run_case(&TLS_HTPASSWD, "tls_untrusted", |fx| {
         Box::pin(async move {
             let location = fx.location();
             let mut trusted = fx.created_store(&location).await;
@@ -146,7 +143,7 @@ fn an_untrusted_certificate_is_a_certificate_error_never_retried() {
             refused_once(&fx.backend, &location, &HostSettings::default()).await;
             // Another CA than the one that signed the registry's certificate.
             let other_dir = tempfile::tempdir().unwrap();
-            let other = common::pki::Pki::create(other_dir.path());
+            let other = crate::common::pki::Pki::create(other_dir.path());
             let other_ca = HostSettings {
                 ca: Some(CaBundle::load(&other.ca_file).unwrap()),
                 ..HostSettings::default()
@@ -164,7 +161,7 @@ fn an_untrusted_certificate_is_a_certificate_error_never_retried() {
 /// https connections go back to the backend's keep-alive pool like plain ones.
 #[test]
 fn tls_connections_are_kept_alive() {
-    suite::fixture::run_case(&TLS_HTPASSWD, "tls_keep_alive", |fx| {
+    crate::suite::fixture::run_case(&TLS_HTPASSWD, "tls_keep_alive", |fx| {
         Box::pin(async move {
             // A backend of its own: the shared one's pool serves the other tests meanwhile.
             let backend = Backend::load_default().unwrap_or_else(|e| panic!("{e}"));
@@ -173,7 +170,7 @@ fn tls_connections_are_kept_alive() {
                 .connect_with(&location, &fx.options(), &fx.settings())
                 .await
                 .unwrap();
-            store.create(suite::fixture::CONFIG).await.unwrap();
+            store.create(crate::suite::fixture::CONFIG).await.unwrap();
             let before = backend.pool().stats();
             let sent = store.stats();
             for n in 0..10u8 {

@@ -4,15 +4,13 @@
 //! the secret; the library's errors (`Display`, `Debug`) and the credential types' `Debug`
 //! never do either.
 
-mod common;
-
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::common::auth::{self, USER};
 use base64::Engine as _;
-use common::auth::{self, USER};
 use kloset_oci_host::credentials::Credentials;
 use kloset_oci_host::{Backend, Kind, Secret};
 
@@ -186,7 +184,7 @@ fn no_failing_command_prints_the_secret() {
 #[test]
 fn library_errors_and_debug_output_hold_no_secret() {
     let credentials = [
-        Credentials::Basic {
+        Credentials::Password {
             username: USER.into(),
             password: Secret::new(SECRET),
         },

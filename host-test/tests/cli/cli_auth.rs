@@ -2,16 +2,14 @@
 //! Docker's config.json (`auths`, `credHelpers`), from `-o username` with a password from
 //! the environment or stdin; refused command-line secrets (`bench` too); `--stats`.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use common::auth::{self, PASSWORD, USER};
-use common::data::XorShift;
-use common::registry::Registry;
+use crate::common::auth::{self, PASSWORD, USER};
+use crate::common::data::XorShift;
+use crate::common::registry::Registry;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kloset-oci");
 
