@@ -118,22 +118,22 @@ pub async fn serve_chunk_minimum(
     let mut answer = upstream.forward_parts(parts, full(bytes)).await?;
     if answer.status() == StatusCode::ACCEPTED {
         *answer.status_mut() = StatusCode::CREATED;
-        // The session goes on at the Location the registry gave; the part is recorded
-        // under that path too.
+        // The next PATCH goes to the Location the registry gave (distribution keeps the
+        // session's path and changes only its query): the part is recorded under its path.
         let next = answer
             .headers()
             .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|l| l.split('?').next().unwrap_or(l).to_string());
-        let mut recorded = shared.parts.0.lock().unwrap();
-        recorded.insert(session, size);
-        if let Some(next) = next {
-            let path = match next.find("/v2/") {
-                Some(at) => next[at..].to_string(),
-                None => next,
-            };
-            recorded.insert(path, size);
-        }
+            .map(|location| {
+                let path = location.split('?').next().unwrap_or(location);
+                path.find("/v2/").map_or(path, |at| &path[at..]).to_string()
+            });
+        shared
+            .parts
+            .0
+            .lock()
+            .unwrap()
+            .insert(next.unwrap_or(session), size);
     }
     Ok(answer)
 }
