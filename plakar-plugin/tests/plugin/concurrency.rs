@@ -3,15 +3,13 @@
 //! reads them; one plugin re-puts a lock while another reads it. Counts are printed (run with
 //! `--show-output`); any failure fails the test.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::calls::{get, list, put};
-use common::{bytes, mac, start, Plugin};
+use crate::common::calls::{get, list, put};
+use crate::common::{bytes, mac, start, Plugin};
 use kloset_oci_plakar::proto::*;
 
 const LIMIT: Duration = Duration::from_secs(180);

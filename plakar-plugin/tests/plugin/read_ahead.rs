@@ -1,10 +1,8 @@
 //! The read-ahead of packfile ranges, driven as Plakar drives it (gRPC over the plugin's
 //! stdin and stdout) on a real registry, counted through the plugin's usage file.
 
-mod common;
-
-use common::calls::{delete_packfile, get, put};
-use common::{bytes, mac, registry, start_with_env};
+use crate::common::calls::{delete_packfile, get, put};
+use crate::common::{bytes, mac, registry, start_with_env};
 use kloset_oci_plakar::proto::*;
 use tonic::Code;
 
@@ -17,7 +15,7 @@ const MIB: usize = 1 << 20;
 #[tokio::test]
 async fn small_ranges_of_a_packfile_are_read_ahead() {
     let stats = tempfile::tempdir().unwrap();
-    let location = common::fresh_location(registry());
+    let location = crate::common::fresh_location(registry());
     let stats_dir = stats.path().to_str().unwrap();
     let mut plugin = start_with_env(&[(kloset_oci_plakar::USAGE_ENV, stats_dir)]).await;
     plugin.init(&[("location", &location)]).await.unwrap();

@@ -2,13 +2,11 @@
 //! the store calls, Put in chunks, Get whole and by range, calls at once, a Put cut
 //! mid-stream, shutdown at EOF, and the messages of failures.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::calls::{delete_packfile, get, list, put};
+use crate::common::{bytes, mac, registry, start, start_with_env, Plugin};
 use bytes::Bytes;
-use common::calls::{delete_packfile, get, list, put};
-use common::{bytes, mac, registry, start, start_with_env, Plugin};
 use kloset_oci_plakar::proto::*;
 use tonic::Code;
 
@@ -17,7 +15,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::test]
 async fn init_create_open_and_the_stores_description() {
-    let location = common::fresh_location(registry());
+    let location = crate::common::fresh_location(registry());
     let mut plugin = start().await;
     let init = plugin.init(&[("location", &location)]).await.unwrap();
     assert_eq!(init.origin, registry().authority());
@@ -309,7 +307,7 @@ async fn exits_by_itself(plugin: Plugin) {
 #[tokio::test]
 async fn failures_say_what_happened_and_never_show_a_secret() {
     let secret = "pl41n-s3cret-in-config";
-    let location = common::fresh_location(registry());
+    let location = crate::common::fresh_location(registry());
     // An unknown key.
     let mut plugin = start().await;
     let err = plugin
@@ -396,7 +394,7 @@ async fn a_missing_component_is_named_at_init() {
         "/nonexistent/kloset_oci.wasm",
     )])
     .await;
-    let location = common::fresh_location(registry());
+    let location = crate::common::fresh_location(registry());
     let err = plugin
         .init(&[("location", &location)])
         .await
