@@ -361,3 +361,19 @@ impl<L: Layer> Exchange for Deferred<L> {
         self.layer.send(self.request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_are_read_in_any_case_and_whole() {
+        assert!(has_scheme("HTTPS://h/x", "https"));
+        // A multi-byte character where the scheme would end (found by fuzz_tests.rs).
+        assert!(!has_scheme("X:\u{e8}\u{af}3]://h", "https"));
+        assert!(has_scheme("http://h", "http"));
+        assert!(!has_scheme("https://h", "http"));
+        assert!(!has_scheme("httpx://h", "http"));
+        assert!(!has_scheme("https://", "https"), "no host");
+    }
+}

@@ -234,18 +234,3 @@ pub(crate) fn next_link(response: &Response) -> Option<&str> {
             is_next.then_some(target)
         })
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn schemes_are_read_in_any_case_and_whole() {
-        use crate::http::has_scheme;
-        assert!(has_scheme("HTTPS://h/x", "https"));
-        // A multi-byte character where the scheme would end (found by fuzz_tests.rs).
-        assert!(!has_scheme("X:\u{e8}\u{af}3]://h", "https"));
-        assert!(has_scheme("http://h", "http"));
-        assert!(!has_scheme("https://h", "http"));
-        assert!(!has_scheme("httpx://h", "http"));
-        assert!(!has_scheme("https://", "https"), "no host");
-    }
-}

@@ -288,28 +288,22 @@ async fn put(
     mac: &Mac,
     file: Option<PathBuf>,
 ) -> Result<u64, Failure> {
-    let subject = object(kind, mac);
-    match file {
+    // The bytes come from the file, whose size the progress shows, or from stdin.
+    let (source, size): (Box<dyn tokio::io::AsyncRead + Unpin + Send>, _) = match file {
         Some(path) => {
-            let source = tokio::fs::File::open(&path).await.map_err(|e| Failure {
+            let file = tokio::fs::File::open(&path).await.map_err(|e| Failure {
                 subject: path.display().to_string(),
                 error: StoreError::host(format!("cannot open: {e}")),
             })?;
-            let size = source.metadata().await.ok().map(|m| m.len());
-            let progress = Progress::on_terminal("put", size);
-            let put = store.put_from(kind, mac, progress.reader(source)).await;
-            progress.finish();
-            put.map_err(fail(subject))
+            let size = file.metadata().await.ok().map(|m| m.len());
+            (Box::new(file), size)
         }
-        None => {
-            let progress = Progress::on_terminal("put", None);
-            let put = store
-                .put_from(kind, mac, progress.reader(tokio::io::stdin()))
-                .await;
-            progress.finish();
-            put.map_err(fail(subject))
-        }
-    }
+        None => (Box::new(tokio::io::stdin()), None),
+    };
+    let progress = Progress::on_terminal("put", size);
+    let put = store.put_from(kind, mac, progress.reader(source)).await;
+    progress.finish();
+    put.map_err(fail(object(kind, mac)))
 }
 
 fn object(kind: Kind, mac: &Mac) -> String {

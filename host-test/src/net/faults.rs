@@ -17,9 +17,7 @@ use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 use crate::net::pool::IoFuture;
-pub use crate::net::pool::Sent;
-/// The real send of a request, as the hook makes it.
-pub type SendFuture = Pin<Box<dyn Future<Output = Sent> + Send>>;
+pub use crate::net::pool::{Sending, Sent};
 
 /// How often, and from which seed, faults are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +142,7 @@ pub async fn send_with<F>(
     send: F,
 ) -> Sent
 where
-    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture,
+    F: FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> Sending,
 {
     let Some(fault) = fault else {
         return send(request, options).await;
@@ -247,7 +245,7 @@ mod tests {
     fn fake_send(
         called: Arc<AtomicBool>,
         body: &'static [u8],
-    ) -> impl FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> SendFuture {
+    ) -> impl FnOnce(http::Request<WasiBody>, Option<RequestOptions>) -> Sending {
         move |_request, _options| {
             called.store(true, Ordering::SeqCst);
             Box::pin(async move {

@@ -4,7 +4,6 @@
 //! roots and the settings' CA file (see [`TlsClient`]).
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
@@ -15,7 +14,7 @@ use crate::net::allow_list::AllowList;
 #[cfg(feature = "testkit")]
 use crate::net::faults::{self, FaultInjector};
 use crate::net::location::AllowedAuthority;
-use crate::net::pool::{ConnectionPool, IoFuture, Sent};
+use crate::net::pool::{ConnectionPool, IoFuture, Sending, Sent};
 use crate::net::settings::HostSettings;
 use crate::net::stats::RequestCounters;
 use crate::net::tls::client::TlsClient;
@@ -157,9 +156,7 @@ impl WasiHttpHooks for RegistryHooks {
             ),
             false => None,
         };
-        let send = move |request: http::Request<WasiBody>,
-                         options|
-              -> Pin<Box<dyn Future<Output = Sent> + Send>> {
+        let send = move |request: http::Request<WasiBody>, options| -> Sending {
             Box::pin(async move {
                 let policy = reach.policy_for(request.uri()).await;
                 pool.send_checked(request, options, tls.as_ref(), &policy)

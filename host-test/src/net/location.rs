@@ -4,6 +4,7 @@
 
 use http::uri::{Authority, Scheme};
 use kloset_oci::location::Location;
+use kloset_oci::options::Options;
 
 use crate::error::{ErrorKind, StoreError};
 
@@ -29,12 +30,8 @@ impl AllowedAuthority {
     /// option, the schemes it may be reached by. An option value the component will refuse
     /// counts as absent here: the store never connects.
     pub fn for_store(location: &str, options: &[(String, String)]) -> Result<Self, StoreError> {
-        let option = options.iter().rev().find(|(k, _)| k == "plain_http");
-        let plain_http = match option.map(|(_, v)| v.as_str()) {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        };
+        // The component's own reading of the options; options it will refuse count as none.
+        let plain_http = Options::parse(options).ok().and_then(|o| o.plain_http);
         // The component's own parser: the same rules, the same messages (none quotes a
         // location that holds credentials).
         let parsed = Location::parse(location, plain_http)?;

@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,8 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 /// What sending a request gives: the response and the connection's I/O future, or an error.
 pub type Sent = Result<(http::Response<WasiBody>, IoFuture), HttpError>;
+/// A send under way, as the hook makes it (and, in tests, hands it to the fault injector).
+pub type Sending = Pin<Box<dyn Future<Output = Sent> + Send>>;
 
 /// A connection: hyper's handle for its requests, and the task that drives it.
 struct Connection {
